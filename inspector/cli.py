@@ -1,0 +1,221 @@
+"""`desk-inspector`: a thin command line over the core. Errors become messages and exit codes:
+0 all compliant, 1 violations found, 2 usage or input error."""
+
+from __future__ import annotations
+
+import sys
+import time
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+from rich.console import Console
+
+from inspector.errors import InspectorError
+
+app = typer.Typer(add_completion=False, no_args_is_help=True, help="Inspect counter desks against a layout standard.")
+console = Console(highlight=False)
+err_console = Console(stderr=True, highlight=False)
+
+EXIT_OK, EXIT_VIOLATIONS, EXIT_INPUT = 0, 1, 2
+
+
+def fail(error: InspectorError | str) -> typer.Exit:
+    err_console.print(f"[bold red]error:[/] {error}")
+    return typer.Exit(EXIT_INPUT)
+
+
+def _print_report(report, elapsed_s: float) -> None:
+    name = Path(report.image).name
+    if report.compliant:
+        console.print(f"[bold green]PASS[/] {name}  score {report.score:.2f}  {len(report.items)} items  ({elapsed_s:.2f} s)")
+    else:
+        console.print(f"[bold red]FAIL[/] {name}  score {report.score:.2f}  {len(report.violations)} violation(s)  ({elapsed_s:.2f} s)")
+    for v in report.violations:
+        colour = "red" if v.severity == "major" else "yellow"
+        console.print(f"  [{colour}]{v.severity:5}[/] {v.rule}: {v.message_en}")
+        console.print(f"        {v.message_zh}")
+    for warning in report.warnings:
+        console.print(f"  [yellow]warn [/] {warning}")
+
+
+@app.command("inspect")
+def inspect_command(
+    images: Annotated[list[Path], typer.Argument(help="Image files or folders of images.")],
+    camera: Annotated[Path, typer.Option("--camera", "-c", help="Camera calibration file (YAML/JSON).")],
+    standard: Annotated[Path, typer.Option("--standard", "-s", help="Standard file (rules YAML).")],
+    detections: Annotated[Optional[Path], typer.Option(help="Detections JSON for one image, or a folder of <image stem>.json, used instead of the detector.")] = None,
+    model: Annotated[Optional[str], typer.Option(help="Registry model name, card or weights path (default: the bundled model).")] = None,
+    out: Annotated[Path, typer.Option("--out", "-o", help="Output folder for reports and pictures.")] = Path("out"),
+    pictures: Annotated[bool, typer.Option(help="Write the annotated photo and the desk map.")] = True,
+    as_json: Annotated[bool, typer.Option("--json", help="Print each report JSON instead of the verdict lines.")] = False,
+) -> None:
+    """Inspect photos: one verdict per photo, plus report JSON, annotated photo and desk map in --out."""
+    from calibration.camera import load_camera
+    from inspector.detections_io import load_detections
+    from inspector.frames import collect_images, load_frame
+    from inspector.outputs import write_outputs
+    from inspector.pipeline import inspect
+    from rules.standard import load_standard
+
+    try:
+        cam = load_camera(camera)
+        std = load_standard(standard)
+        detector = None
+        if detections is None:
+            from models.registry import DEFAULT_MODEL, load_detector
+
+            detector = load_detector(model or DEFAULT_MODEL, extra_ids=set(std.permitted_classes))
+    except InspectorError as error:
+        raise fail(error)
+    files = collect_images(images)
+    if not files:
+        raise fail(f"no images found in {', '.join(map(str, images))}")
+
+    errors = 0
+    violations = 0
+    for path in files:
+        started = time.perf_counter()
+        try:
+            frame = load_frame(path, cam.camera_id)
+            if detections is None:
+                report = inspect(frame, cam, std, detector=detector)
+            else:
+                source = detections / f"{path.stem}.json" if detections.is_dir() else detections
+                report = inspect(frame, cam, std, detections=load_detections(source), detections_source=str(source))
+            if pictures:
+                write_outputs(frame, report, cam, std, out, path.stem)
+            else:
+                out.mkdir(parents=True, exist_ok=True)
+                (out / f"{path.stem}.report.json").write_text(report.to_json(), encoding="utf-8")
+        except InspectorError as error:
+            errors += 1
+            err_console.print(f"[bold red]error:[/] {error}")
+            continue
+        violations += not report.compliant
+        if as_json:
+            sys.stdout.write(report.to_json() + "\n")
+        else:
+            _print_report(report, time.perf_counter() - started)
+    if not as_json:
+        console.print(
+            f"{len(files)} image(s): {len(files) - errors - violations} compliant, {violations} with violations, "
+            f"{errors} could not be inspected. Outputs in {out}/"
+        )
+    raise typer.Exit(EXIT_INPUT if errors else EXIT_VIOLATIONS if violations else EXIT_OK)
+
+
+def _parse_corners(text: str) -> list[tuple[float, float]]:
+    try:
+        points = [tuple(float(v) for v in pair.split(",")) for pair in text.replace(";", " ").split()]
+    except ValueError:
+        raise fail(f"--corners must be 'x,y x,y x,y x,y', got {text!r}")
+    if len(points) != 4 or any(len(p) != 2 for p in points):
+        raise fail(f"--corners needs exactly 4 'x,y' pairs, got {text!r}")
+    return points
+
+
+def _parse_size(text: str) -> tuple[float, float]:
+    try:
+        width, depth = (float(v) for v in text.lower().replace("×", "x").split("x"))
+    except ValueError:
+        raise fail(f"--desk must be WIDTHxDEPTH in cm, e.g. 160x80, got {text!r}")
+    if width <= 0 or depth <= 0:
+        raise fail(f"--desk sizes must be positive, got {text!r}")
+    return width, depth
+
+
+@app.command("calibrate")
+def calibrate_command(
+    camera_id: Annotated[str, typer.Option(help="Camera id, e.g. window-01.")],
+    image: Annotated[Path, typer.Option(help="A snapshot from the camera (gives the image size; kept as the reference frame).")],
+    output: Annotated[Path, typer.Option("--output", "-o", help="Camera file to write (YAML).")],
+    desk: Annotated[Optional[str], typer.Option(help="Desk size WIDTHxDEPTH in cm, e.g. 160x80.")] = None,
+    corners: Annotated[Optional[str], typer.Option(help="Pixel positions of the desk corners front-left, front-right, back-right, back-left: 'x,y x,y x,y x,y'.")] = None,
+    points: Annotated[Optional[Path], typer.Option(help="YAML/JSON {points: [{image_px: [x,y], desk_cm: [x,y]}, ...]} (4 or more; RANSAC above 4).")] = None,
+    aruco: Annotated[Optional[Path], typer.Option(help="ArUco marker layout (YAML): markers at known desk positions.")] = None,
+    intrinsics: Annotated[Optional[Path], typer.Option(help="Lens intrinsics YAML: {model: pinhole|fisheye, K: 3x3, dist: [...]}.")] = None,
+    layout: Annotated[Optional[Path], typer.Option(help="Layout YAML with named zones in desk cm: {zones: {name: [[x,y],...]}}.")] = None,
+    outline: Annotated[Optional[Path], typer.Option(help="Desk shape YAML: {outline_cm: [[x,y],...], front_edge: 0} for non-rectangular desks.")] = None,
+) -> None:
+    """Fit a camera file from 4 clicked desk corners, point pairs or ArUco markers; print its errors."""
+    from calibration.camera import CameraFile, fit_camera, read_structured_file, save_camera
+    from calibration.errors_text import describe_fit
+    from inspector.errors import CalibrationError
+    from inspector.frames import read_image_file
+
+    sources = [s for s in (corners, points, aruco) if s is not None]
+    if len(sources) != 1:
+        raise fail("give exactly one of --corners, --points or --aruco")
+    try:
+        snapshot = read_image_file(image)
+        size = (int(snapshot.shape[1]), int(snapshot.shape[0]))
+        if outline is not None:
+            desk_spec = read_structured_file(outline, CalibrationError)
+        elif desk is not None:
+            width, depth = _parse_size(desk)
+            desk_spec = {"width_cm": width, "depth_cm": depth}
+        else:
+            raise fail("give --desk WIDTHxDEPTH or --outline FILE")
+        if corners is not None:
+            if outline is not None:
+                raise fail("--corners are the 4 corners of a rectangular desk: use --points for an outline")
+            clicked = _parse_corners(corners)
+            w, d = desk_spec["width_cm"], desk_spec["depth_cm"]
+            pairs = [{"image_px": p, "desk_cm": c} for p, c in zip(clicked, [(0, 0), (w, 0), (w, d), (0, d)])]
+        elif points is not None:
+            pairs = read_structured_file(points, CalibrationError).get("points")
+        else:
+            from calibration.aruco import correspondences_from_markers, load_marker_layout
+
+            image_px, desk_cm, used = correspondences_from_markers(snapshot, load_marker_layout(aruco))
+            console.print(f"ArUco markers used: {used}")
+            pairs = [{"image_px": tuple(p), "desk_cm": tuple(c)} for p, c in zip(image_px, desk_cm)]
+        spec = {
+            "camera_id": camera_id,
+            "image_size": size,
+            "desk": desk_spec,
+            "points": pairs,
+            "reference_frame": str(image.resolve()),
+        }
+        if intrinsics is not None:
+            spec["intrinsics"] = read_structured_file(intrinsics, CalibrationError)
+        if layout is not None:
+            spec["layout"] = read_structured_file(layout, CalibrationError)
+        from calibration.camera import parse_camera
+
+        camera = parse_camera(spec, str(output))
+        save_camera(camera, output)
+    except InspectorError as error:
+        raise fail(error)
+    console.print(describe_fit(camera))
+    console.print(f"written {output}")
+
+
+@app.command("models")
+def models_command(
+    name: Annotated[Optional[str], typer.Argument(help="Show one model's card.")] = None,
+) -> None:
+    """List the registry's models, or show one model's card."""
+    import yaml
+
+    from models.registry import list_cards, read_card, resolve_card
+
+    try:
+        if name:
+            card = read_card(resolve_card(name))
+            console.print(yaml.safe_dump(card.model_dump(), sort_keys=False, allow_unicode=True))
+            return
+        cards = list_cards()
+    except InspectorError as error:
+        raise fail(error)
+    if not cards:
+        console.print("no models in the registry")
+    for path, card in cards:
+        mAP = card.metrics.get("mAP50")
+        console.print(f"{card.name}  v{card.version}  {card.framework}  imgsz {card.imgsz}  "
+                      f"{len(card.classes)} classes  mAP50 {mAP if mAP is not None else 'n/a'}  ({path.parent})")
+
+
+if __name__ == "__main__":
+    app()

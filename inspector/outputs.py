@@ -1,0 +1,46 @@
+"""Writing one inspection's files: report JSON, annotated photo, bird's-eye desk map."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import cv2
+
+from calibration.camera import Camera
+from inspector.drawing import MarginLine, annotate, desk_map
+from inspector.records import Frame, Report
+
+
+def margin_lines(standard, camera: Camera) -> list[MarginLine]:
+    """The edge bands to draw: the largest min_cm asked of each desk edge by edge_margin rules."""
+    widest: dict[int, float] = {}
+    for rule in standard.rules_of_kind("edge_margin"):
+        for edge in rule.edge_indices(camera.desk):
+            widest[edge] = max(widest.get(edge, 0.0), float(rule.min_cm))
+    return [MarginLine(edge, min_cm) for edge, min_cm in sorted(widest.items())]
+
+
+def render_pictures(frame: Frame, report: Report, camera: Camera, standard):
+    margins = margin_lines(standard, camera)
+    return annotate(frame.image, report, camera, margins), desk_map(frame.image, report, camera, margins)
+
+
+def write_outputs(frame: Frame, report: Report, camera: Camera, standard, out_dir: Path, stem: str) -> dict[str, Path]:
+    out_dir.mkdir(parents=True, exist_ok=True)
+    annotated, top_view = render_pictures(frame, report, camera, standard)
+    paths = {
+        "report": out_dir / f"{stem}.report.json",
+        "annotated": out_dir / f"{stem}.annotated.jpg",
+        "desk_map": out_dir / f"{stem}.deskmap.png",
+    }
+    # write to a temporary name and rename, so a killed run never leaves half a file
+    for key, path in paths.items():
+        tmp = path.with_name(path.name + ".part")
+        if key == "report":
+            tmp.write_text(report.to_json(), encoding="utf-8")
+        else:
+            ok, data = cv2.imencode(path.suffix, annotated if key == "annotated" else top_view,
+                                    [cv2.IMWRITE_JPEG_QUALITY, 90] if key == "annotated" else [])
+            tmp.write_bytes(data.tobytes())
+        tmp.replace(path)
+    return paths

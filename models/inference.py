@@ -1,0 +1,61 @@
+"""Pre- and post-processing shared by every detector backend, so backends differ only in the engine.
+
+Letterbox to a square `imgsz` (grey padding, as YOLO was trained), run the network, decode the
+(1, 4 + classes, anchors) output (centre-x, centre-y, width, height in input pixels, then class
+scores), keep the best class per anchor over the confidence threshold, class-wise NMS, and map
+the boxes back to the original image.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+PAD_VALUE = 114
+
+
+@dataclass(frozen=True)
+class Letterbox:
+    scale: float
+    pad_x: float
+    pad_y: float
+
+
+def letterbox(image_bgr: np.ndarray, imgsz: int) -> tuple[np.ndarray, Letterbox]:
+    """BGR uint8 image -> (1, 3, imgsz, imgsz) float32 RGB blob in 0..1, and how it was placed."""
+    height, width = image_bgr.shape[:2]
+    scale = min(imgsz / width, imgsz / height)
+    new_w, new_h = int(round(width * scale)), int(round(height * scale))
+    pad_x, pad_y = (imgsz - new_w) / 2, (imgsz - new_h) / 2
+    resized = cv2.resize(image_bgr, (new_w, new_h), interpolation=cv2.INTER_LINEAR) if (new_w, new_h) != (width, height) else image_bgr
+    top, left = int(round(pad_y - 0.1)), int(round(pad_x - 0.1))
+    canvas = cv2.copyMakeBorder(resized, top, imgsz - new_h - top, left, imgsz - new_w - left,
+                                cv2.BORDER_CONSTANT, value=(PAD_VALUE,) * 3)
+    blob = canvas[:, :, ::-1].transpose(2, 0, 1)[None].astype(np.float32) / 255.0
+    return np.ascontiguousarray(blob), Letterbox(scale, left, top)
+
+
+def postprocess(
+    output: np.ndarray, placement: Letterbox, image_size: tuple[int, int], confidence: float, iou: float = 0.7,
+    max_detections: int = 300,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(boxes xyxy in image px, scores, class indices) from a (1, 4 + nc, N) network output."""
+    predictions = output[0].T  # (N, 4 + nc)
+    scores_all = predictions[:, 4:]
+    classes = scores_all.argmax(axis=1)
+    scores = scores_all[np.arange(len(classes)), classes]
+    keep = scores > confidence
+    if not keep.any():
+        return np.zeros((0, 4)), np.zeros(0), np.zeros(0, dtype=int)
+    boxes_cxcywh, scores, classes = predictions[keep, :4], scores[keep], classes[keep]
+    xywh = np.column_stack([boxes_cxcywh[:, 0] - boxes_cxcywh[:, 2] / 2, boxes_cxcywh[:, 1] - boxes_cxcywh[:, 3] / 2,
+                            boxes_cxcywh[:, 2], boxes_cxcywh[:, 3]])
+    chosen = cv2.dnn.NMSBoxesBatched(xywh.tolist(), scores.tolist(), classes.tolist(), confidence, iou)
+    chosen = np.asarray(chosen, dtype=int).ravel()[:max_detections]
+    xyxy = np.column_stack([xywh[chosen, 0], xywh[chosen, 1], xywh[chosen, 0] + xywh[chosen, 2], xywh[chosen, 1] + xywh[chosen, 3]])
+    xyxy = (xyxy - [placement.pad_x, placement.pad_y, placement.pad_x, placement.pad_y]) / placement.scale
+    width, height = image_size
+    xyxy = np.clip(xyxy, 0, [width, height, width, height])
+    return xyxy, scores[chosen], classes[chosen]

@@ -1,0 +1,127 @@
+"""The model registry: each model is a weights file plus a card (classes, image size, version, sha256).
+
+Bundled models live in `models/registry/<name>/card.yaml`; `--model` also takes a card path or a
+weights file with a card beside it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from inspector.errors import ModelError
+from inspector.records import ModelRef
+
+REGISTRY_DIR = Path(__file__).resolve().parent / "registry"
+CARD_NAME = "card.yaml"
+DEFAULT_MODEL = "desk-yolov8n-synth"
+
+
+class ModelCard(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    name: str
+    version: str
+    weights: str = Field(description="PyTorch (ultralytics) weights file, relative to the card")
+    sha256: str
+    onnx: str | None = Field(default=None, description="the same network exported to ONNX, relative to the card")
+    onnx_sha256: str | None = None
+    default_backend: str = Field(default="onnx", description="used when the caller asks for 'auto' and the file exists")
+    imgsz: int = 640
+    confidence: float = 0.25
+    classes: list[str]
+    class_map: dict[str, str] = Field(default_factory=dict)
+    synthetic_only: bool = True
+    training: dict[str, Any] = Field(default_factory=dict)
+    metrics: dict[str, Any] = Field(default_factory=dict)
+    notes: str = ""
+
+
+def sha256_of(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def read_card(card_path: Path) -> ModelCard:
+    try:
+        data = yaml.safe_load(card_path.read_text(encoding="utf-8"))
+        return ModelCard.model_validate(data)
+    except FileNotFoundError:
+        raise ModelError("model card not found", str(card_path)) from None
+    except (yaml.YAMLError, ValidationError, OSError) as error:
+        raise ModelError(f"invalid model card: {error}", str(card_path)) from None
+
+
+def write_card(card: ModelCard, card_path: Path) -> Path:
+    card_path.parent.mkdir(parents=True, exist_ok=True)
+    card_path.write_text(yaml.safe_dump(card.model_dump(), sort_keys=False, allow_unicode=True), encoding="utf-8")
+    return card_path
+
+
+def list_cards(registry: Path = REGISTRY_DIR) -> list[tuple[Path, ModelCard]]:
+    if not registry.is_dir():
+        return []
+    return [(p, read_card(p)) for p in sorted(registry.glob(f"*/{CARD_NAME}"))]
+
+
+def resolve_card(name_or_path: str, registry: Path = REGISTRY_DIR) -> Path:
+    """A registry name, a card path, or a weights file with card.yaml beside it."""
+    path = Path(name_or_path)
+    if path.is_file() and path.suffix in (".yaml", ".yml"):
+        return path
+    if path.is_file():
+        card = path.parent / CARD_NAME
+        if card.is_file():
+            return card
+        raise ModelError(f"no {CARD_NAME} beside the weights; every model needs its card", str(path))
+    if path.is_dir() and (path / CARD_NAME).is_file():
+        return path / CARD_NAME
+    candidate = registry / name_or_path / CARD_NAME
+    if candidate.is_file():
+        return candidate
+    known = ", ".join(card.name for _, card in list_cards(registry)) or "none"
+    raise ModelError(
+        f"no such model (registry models: {known}); give --model PATH, or --detections FILE to skip the detector",
+        name_or_path,
+    )
+
+
+def _verified(card_path: Path, file_name: str, expected_sha256: str | None) -> Path:
+    path = (card_path.parent / file_name).resolve()
+    if not path.is_file():
+        raise ModelError("weights file named by the card is missing", str(path))
+    actual = sha256_of(path)
+    if actual != expected_sha256:
+        raise ModelError(f"weights sha256 {actual[:12]}… does not match the card's {str(expected_sha256)[:12]}… (corrupt or replaced)", str(path))
+    return path
+
+
+def load_detector(name_or_path: str, registry: Path = REGISTRY_DIR, extra_ids: set[str] | None = None,
+                  confidence: float | None = None, backend: str = "auto"):
+    """Load a detector by registry name or path, after checking the weights' sha256 against the card.
+
+    backend: "torch", "onnx", or "auto" (the card's default_backend when its file exists)."""
+    if backend not in ("auto", "torch", "onnx"):
+        raise ModelError(f"unknown backend {backend!r} (auto, torch, onnx)")
+    card_path = resolve_card(name_or_path, registry)
+    card = read_card(card_path)
+    if backend == "auto":
+        backend = card.default_backend if (card.default_backend == "torch" or card.onnx) else "torch"
+    ref = ModelRef(name=card.name, version=card.version, sha256=card.sha256)
+    threshold = confidence if confidence is not None else card.confidence
+    from models.detector import OnnxDetector, TorchDetector
+
+    if backend == "onnx":
+        if not card.onnx:
+            raise ModelError("the card names no ONNX file; run `desk-inspector export` first", str(card_path))
+        path = _verified(card_path, card.onnx, card.onnx_sha256)
+        return OnnxDetector(path, ref, card.imgsz, threshold, card.classes, card.class_map, extra_ids)
+    path = _verified(card_path, card.weights, card.sha256)
+    return TorchDetector(path, ref, card.imgsz, threshold, card.class_map, extra_ids)

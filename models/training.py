@@ -1,0 +1,277 @@
+"""Model work: train (from a model yaml or by fine-tuning a registry model), evaluate on any
+YOLO-format labelled folder, export to ONNX. Thin wrappers over ultralytics that keep everything
+offline and write each trained model into the registry with its card.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+
+os.environ.setdefault("YOLO_OFFLINE", "1")
+
+import numpy as np  # noqa: E402
+import yaml  # noqa: E402
+
+from inspector.errors import ModelError  # noqa: E402
+from models.registry import REGISTRY_DIR, ModelCard, read_card, resolve_card, sha256_of, write_card  # noqa: E402
+
+IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".webp")
+
+
+def _offline_ultralytics():
+    """Import ultralytics with its online features off (hub sync, update checks)."""
+    from ultralytics import YOLO
+    from ultralytics.utils import SETTINGS
+
+    SETTINGS.update({"sync": False})
+    return YOLO
+
+
+# -- datasets -----------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class LabelledImage:
+    image: Path
+    boxes: np.ndarray  # (N, 4) xyxy px
+    classes: np.ndarray  # (N,) int
+
+
+def find_images(root: Path, split: str | None) -> list[Path]:
+    """Images of a YOLO folder: root/images/<split>/, root/images/, or root itself."""
+    for candidate in ([root / "images" / split] if split else []) + [root / "images", root]:
+        if candidate.is_dir():
+            images = sorted(p for p in candidate.rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES)
+            if images:
+                return images
+    raise ModelError(f"no images found (looked in images/{split or ''}, images/, and the folder itself)", str(root))
+
+
+def label_path(image: Path) -> Path:
+    parts = list(image.parts)
+    if "images" in parts:
+        index = len(parts) - 1 - parts[::-1].index("images")
+        parts[index] = "labels"
+    return Path(*parts).with_suffix(".txt")
+
+
+def read_labels(image: Path, width: int, height: int) -> LabelledImage:
+    path = label_path(image)
+    rows = []
+    if path.is_file():
+        for number, line in enumerate(path.read_text().splitlines(), start=1):
+            if not line.strip():
+                continue
+            fields = line.split()
+            if len(fields) != 5:
+                raise ModelError(f"line {number}: expected 'class cx cy w h' (normalised), got {line!r}", str(path))
+            rows.append([float(v) for v in fields])
+    data = np.array(rows).reshape(-1, 5)
+    cx, cy, w, h = data[:, 1] * width, data[:, 2] * height, data[:, 3] * width, data[:, 4] * height
+    boxes = np.column_stack([cx - w / 2, cy - h / 2, cx + w / 2, cy + h / 2])
+    return LabelledImage(image, boxes, data[:, 0].astype(int))
+
+
+def dataset_yaml_for(root: Path, class_names: list[str], split: str | None) -> Path:
+    """A data.yaml ultralytics can read; the folder's own when it has one."""
+    own = root / "data.yaml"
+    if own.is_file():
+        return own
+    images = find_images(root, split)[0].parent
+    data = {"path": str(root.resolve()), "train": str(images.resolve()), "val": str(images.resolve()),
+            "names": dict(enumerate(class_names))}
+    target = root / ".desk-inspector-data.yaml"
+    target.write_text(yaml.safe_dump(data))
+    return target
+
+
+# -- train --------------------------------------------------------------------------------------
+def train(
+    data: Path,
+    name: str,
+    base: str = "yolov8n.yaml",
+    imgsz: int = 320,
+    epochs: int = 30,
+    batch: int = 16,
+    workers: int = 2,
+    seed: int = 0,
+    resume: bool = False,
+    runs_dir: Path = Path("runs"),
+    registry: Path = REGISTRY_DIR,
+    version: str = "0.1.0",
+    recipe: dict | None = None,
+    device: str = "cpu",
+) -> Path:
+    """Train or fine-tune; resumable from the run's last checkpoint. Returns the new card path."""
+    YOLO = _offline_ultralytics()
+    run_dir = runs_dir / name
+    last = run_dir / "weights" / "last.pt"
+    if resume:
+        if not last.is_file():
+            raise ModelError("nothing to resume: no last.pt in the run folder", str(run_dir))
+        model = YOLO(str(last))
+        model.train(resume=True)
+    else:
+        if base.endswith((".yaml", ".yml")) and not Path(base).is_file():
+            model = YOLO(base)  # an architecture from the ultralytics package, random init
+        else:
+            card_path = resolve_card(base, registry)
+            model = YOLO(str(card_path.parent / read_card(card_path).weights))
+        model.train(data=str(data), imgsz=imgsz, epochs=epochs, batch=batch, workers=workers, seed=seed,
+                    device=device, project=str(runs_dir.resolve()), name=name, exist_ok=True, plots=False,
+                    amp=False, deterministic=True, verbose=True, val=True, patience=max(epochs, 50))
+    best = run_dir / "weights" / "best.pt"
+    if not best.is_file():
+        raise ModelError("training ended without a best.pt", str(run_dir))
+    return register(best, name=name, version=version, data=data, imgsz=imgsz, recipe={
+        **(recipe or {}), "base": base, "epochs": epochs, "batch": batch, "seed": seed, "imgsz": imgsz,
+        "data": str(data), "trained_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+    }, registry=registry)
+
+
+def register(weights: Path, name: str, version: str, data: Path, imgsz: int, recipe: dict,
+             registry: Path = REGISTRY_DIR) -> Path:
+    YOLO = _offline_ultralytics()
+    target_dir = registry / name
+    target_dir.mkdir(parents=True, exist_ok=True)
+    shutil.copy2(weights, target_dir / "weights.pt")
+    names = list(dict(YOLO(str(target_dir / "weights.pt")).names).values())
+    card = ModelCard(name=name, version=version, weights="weights.pt", sha256=sha256_of(target_dir / "weights.pt"),
+                     imgsz=imgsz, classes=names, default_backend="torch", training=recipe)
+    return write_card(card, target_dir / "card.yaml")
+
+
+# -- evaluate -----------------------------------------------------------------------------------
+def _iou(box: np.ndarray, boxes: np.ndarray) -> np.ndarray:
+    x1 = np.maximum(box[0], boxes[:, 0]); y1 = np.maximum(box[1], boxes[:, 1])
+    x2 = np.minimum(box[2], boxes[:, 2]); y2 = np.minimum(box[3], boxes[:, 3])
+    inter = np.clip(x2 - x1, 0, None) * np.clip(y2 - y1, 0, None)
+    area = (box[2] - box[0]) * (box[3] - box[1])
+    areas = (boxes[:, 2] - boxes[:, 0]) * (boxes[:, 3] - boxes[:, 1])
+    return inter / np.maximum(area + areas - inter, 1e-9)
+
+
+def match_image(pred_boxes, pred_classes, true_boxes, true_classes, n_classes: int, iou_threshold: float = 0.5):
+    """Greedy matching by score order (predictions already sorted). Returns the confusion increment
+    (n+1)x(n+1): rows predicted class (last = background / missed), columns true class (last = none)."""
+    confusion = np.zeros((n_classes + 1, n_classes + 1), dtype=int)
+    used = np.zeros(len(true_boxes), dtype=bool)
+    for box, cls in zip(pred_boxes, pred_classes):
+        if len(true_boxes):
+            ious = _iou(box, true_boxes)
+            ious[used] = 0
+            best = int(ious.argmax())
+            if ious[best] >= iou_threshold:
+                used[best] = True
+                confusion[cls, true_classes[best]] += 1
+                continue
+        confusion[cls, n_classes] += 1  # false positive
+    for true_cls in true_classes[~used]:
+        confusion[n_classes, true_cls] += 1  # missed
+    return confusion
+
+
+def evaluate(model: str, folder: Path, split: str | None = "val", out_dir: Path = Path("out/evaluate"),
+             backend: str = "auto", registry: Path = REGISTRY_DIR) -> dict:
+    """mAP50 / mAP50-95 (ultralytics val), and per-class precision/recall and a confusion matrix at
+    the model's default confidence through the product's own detector path."""
+    import cv2
+
+    from models.registry import load_detector
+
+    card_path = resolve_card(model, registry)
+    card = read_card(card_path)
+    YOLO = _offline_ultralytics()
+    data_yaml = dataset_yaml_for(folder, card.classes, split)
+    val = YOLO(str(card_path.parent / card.weights)).val(
+        data=str(data_yaml), split=split or "val", imgsz=card.imgsz, batch=8, plots=False, device="cpu",
+        verbose=False, workers=0, project=str(out_dir.resolve()), name="ultralytics", exist_ok=True)
+    detector = load_detector(str(card_path), backend=backend)
+    index = {name: i for i, name in enumerate(card.classes)}
+    n = len(card.classes)
+    confusion = np.zeros((n + 1, n + 1), dtype=int)
+    images = find_images(folder, split)
+    for image_path in images:
+        image = cv2.imread(str(image_path))
+        if image is None:
+            raise ModelError("cannot read image", str(image_path))
+        truth = read_labels(image_path, image.shape[1], image.shape[0])
+        detections = sorted(detector.detect(image), key=lambda d: -d.confidence)
+        pred_boxes = np.array([d.bbox_px for d in detections]).reshape(-1, 4)
+        pred_classes = np.array([index[d.class_name] for d in detections], dtype=int)
+        confusion += match_image(pred_boxes, pred_classes, truth.boxes, truth.classes, n)
+    per_class = {}
+    for i, name in enumerate(card.classes):
+        true_total = confusion[:, i].sum()
+        pred_total = confusion[i, :].sum()
+        if true_total == 0 and pred_total == 0:
+            continue
+        per_class[name] = {
+            "instances": int(true_total),
+            "precision": round(float(confusion[i, i] / pred_total), 4) if pred_total else None,
+            "recall": round(float(confusion[i, i] / true_total), 4) if true_total else None,
+            "ap50": round(float(val.box.ap50[list(val.box.ap_class_index).index(i)]), 4) if i in val.box.ap_class_index else None,
+        }
+    metrics = {
+        "images": len(images),
+        "mAP50": round(float(val.box.map50), 4),
+        "mAP50-95": round(float(val.box.map), 4),
+        "confidence": detector.confidence,
+        "per_class": per_class,
+    }
+    out_dir.mkdir(parents=True, exist_ok=True)
+    (out_dir / "metrics.json").write_text(json.dumps(metrics, indent=2))
+    plot_confusion(confusion, card.classes, out_dir / "confusion_matrix.png")
+    return metrics
+
+
+def plot_confusion(confusion: np.ndarray, names: list[str], path: Path) -> Path:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    labels = list(names) + ["background"]
+    fig, ax = plt.subplots(figsize=(9, 8), dpi=110)
+    normalised = confusion / np.maximum(confusion.sum(axis=0, keepdims=True), 1)
+    ax.imshow(normalised, cmap="Blues", vmin=0, vmax=1)
+    ax.set_xticks(range(len(labels)), labels, rotation=60, ha="right", fontsize=8)
+    ax.set_yticks(range(len(labels)), labels, fontsize=8)
+    ax.set_xlabel("true class")
+    ax.set_ylabel("predicted class")
+    ax.set_title("Confusion matrix (columns normalised; counts shown)")
+    for (row, col), count in np.ndenumerate(confusion):
+        if count:
+            ax.text(col, row, str(count), ha="center", va="center", fontsize=6,
+                    color="white" if normalised[row, col] > 0.5 else "black")
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
+    return path
+
+
+# -- export -------------------------------------------------------------------------------------
+def export_onnx(model: str, registry: Path = REGISTRY_DIR, opset: int = 17) -> Path:
+    """Export the card's PyTorch weights to ONNX next to them and record it in the card."""
+    import torch
+
+    from ultralytics import YOLO
+
+    card_path = resolve_card(model, registry)
+    card = read_card(card_path)
+    network = YOLO(str(card_path.parent / card.weights)).model.float().eval()
+    for module in network.modules():  # export-friendly head: one (1, 4 + nc, anchors) output
+        if hasattr(module, "export"):
+            module.export = True
+        if hasattr(module, "format"):
+            module.format = "onnx"
+    target = card_path.parent / (Path(card.weights).stem + ".onnx")
+    dummy = torch.zeros(1, 3, card.imgsz, card.imgsz)
+    torch.onnx.export(network, dummy, str(target), opset_version=opset, input_names=["images"],
+                      output_names=["output0"], dynamo=False)
+    updated = card.model_copy(update={"onnx": target.name, "onnx_sha256": sha256_of(target)})
+    write_card(updated, card_path)
+    return target
