@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 import time
 from pathlib import Path
@@ -14,8 +15,8 @@ from rich.console import Console
 from inspector.errors import InspectorError
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help="Inspect counter desks against a layout standard.")
-console = Console(highlight=False)
-err_console = Console(stderr=True, highlight=False)
+console = Console(highlight=False, soft_wrap=True)
+err_console = Console(stderr=True, highlight=False, soft_wrap=True)
 
 EXIT_OK, EXIT_VIOLATIONS, EXIT_INPUT = 0, 1, 2
 
@@ -176,7 +177,8 @@ def calibrate_command(
             "image_size": size,
             "desk": desk_spec,
             "points": pairs,
-            "reference_frame": str(image.resolve()),
+            # relative to the camera file, so the pair can move together
+            "reference_frame": os.path.relpath(image.resolve(), output.resolve().parent),
         }
         if intrinsics is not None:
             spec["intrinsics"] = read_structured_file(intrinsics, CalibrationError)
@@ -215,6 +217,74 @@ def models_command(
         mAP = card.metrics.get("mAP50")
         console.print(f"{card.name}  v{card.version}  {card.framework}  imgsz {card.imgsz}  "
                       f"{len(card.classes)} classes  mAP50 {mAP if mAP is not None else 'n/a'}  ({path.parent})")
+
+
+@app.command("train")
+def train_command(
+    data: Annotated[Path, typer.Option(help="YOLO dataset: data.yaml, or a folder with images/ and labels/.")],
+    name: Annotated[str, typer.Option(help="Name of the new model in the registry.")],
+    base: Annotated[str, typer.Option(help="Model yaml (from scratch, e.g. yolov8n.yaml) or a registry model/weights to fine-tune.")] = "yolov8n.yaml",
+    imgsz: Annotated[int, typer.Option(help="Training image size (px).")] = 320,
+    epochs: Annotated[int, typer.Option(help="Epochs.")] = 30,
+    batch: Annotated[int, typer.Option(help="Batch size.")] = 16,
+    seed: Annotated[int, typer.Option(help="Random seed.")] = 0,
+    resume: Annotated[bool, typer.Option(help="Resume the run's last checkpoint (runs/<name>/weights/last.pt).")] = False,
+    runs: Annotated[Path, typer.Option(help="Folder for training runs and checkpoints.")] = Path("runs"),
+    version: Annotated[str, typer.Option(help="Version written to the card.")] = "0.1.0",
+) -> None:
+    """Train (CPU is fine) or fine-tune a detector; writes weights + card into the model registry."""
+    from models.training import train
+
+    if data.is_dir():
+        data = data / "data.yaml"
+    try:
+        if not resume and not data.is_file():
+            raise fail(f"{data}: dataset yaml not found (give data.yaml or a folder holding one)")
+        card = train(data=data, name=name, base=base, imgsz=imgsz, epochs=epochs, batch=batch, seed=seed,
+                     resume=resume, runs_dir=runs, version=version)
+    except InspectorError as error:
+        raise fail(error)
+    console.print(f"model registered: {card}")
+
+
+@app.command("evaluate")
+def evaluate_command(
+    folder: Annotated[Path, typer.Argument(help="YOLO-format labelled folder (images/, labels/, optional data.yaml).")],
+    model: Annotated[str, typer.Option(help="Registry model name, card or weights path.")] = "desk-yolov8n-synth",
+    split: Annotated[str, typer.Option(help="Split under images/ (val, test, ...); '' for none.")] = "val",
+    out: Annotated[Path, typer.Option("--out", "-o", help="Where metrics.json and confusion_matrix.png go.")] = Path("out/evaluate"),
+    backend: Annotated[str, typer.Option(help="auto, torch or onnx.")] = "auto",
+) -> None:
+    """mAP50, mAP50-95, per-class precision/recall at the model's confidence, confusion-matrix picture."""
+    from models.training import evaluate
+
+    if not folder.is_dir():
+        raise fail(f"{folder}: not a folder")
+    try:
+        metrics = evaluate(model, folder, split or None, out, backend)
+    except InspectorError as error:
+        raise fail(error)
+    console.print(f"{metrics['images']} images  mAP50 {metrics['mAP50']:.3f}  mAP50-95 {metrics['mAP50-95']:.3f}  "
+                  f"(per-class at confidence {metrics['confidence']})")
+    for name, row in metrics["per_class"].items():
+        p = "n/a" if row["precision"] is None else f"{row['precision']:.3f}"
+        r = "n/a" if row["recall"] is None else f"{row['recall']:.3f}"
+        console.print(f"  {name:16} n={row['instances']:5}  P {p}  R {r}  AP50 {row['ap50']}")
+    console.print(f"metrics and confusion matrix in {out}/")
+
+
+@app.command("export")
+def export_command(
+    model: Annotated[str, typer.Argument(help="Registry model name or card path.")] = "desk-yolov8n-synth",
+) -> None:
+    """Export a registry model to ONNX (written beside its weights and recorded in its card)."""
+    from models.training import export_onnx
+
+    try:
+        path = export_onnx(model)
+    except InspectorError as error:
+        raise fail(error)
+    console.print(f"exported {path}")
 
 
 if __name__ == "__main__":

@@ -1,0 +1,100 @@
+import json
+import shutil
+import subprocess
+import sys
+
+import pytest
+import yaml
+from typer.testing import CliRunner
+
+from inspector.cli import app
+
+from .conftest import COMPLIANT_DESK, STANDARD
+
+runner = CliRunner()
+
+
+def _run(*args):
+    return runner.invoke(app, [str(a) for a in args])
+
+
+def test_compliant_photo_exits_0_and_writes_outputs(tmp_path, camera_file, write_scene):
+    image, detections = write_scene("ok", COMPLIANT_DESK)
+    result = _run("inspect", image, "-c", camera_file, "-s", STANDARD, "--detections", detections, "-o", tmp_path / "out")
+    assert result.exit_code == 0, result.output
+    assert "PASS" in result.output
+    report = json.loads((tmp_path / "out" / "ok.report.json").read_text())
+    assert report["compliant"] is True and report["camera"] == "window-test"
+    assert (tmp_path / "out" / "ok.annotated.jpg").stat().st_size > 10_000
+    assert (tmp_path / "out" / "ok.deskmap.png").stat().st_size > 10_000
+
+
+def test_violation_exits_1_with_measured_value(tmp_path, camera_file, write_scene):
+    image, detections = write_scene("cup", [s for s in COMPLIANT_DESK if s[0] != "cup"] + [("cup", (149, 6), (8, 8, 10))])
+    result = _run("inspect", image, "-c", camera_file, "-s", STANDARD, "--detections", detections, "-o", tmp_path / "out")
+    assert result.exit_code == 1, result.output
+    assert "FAIL" in result.output and "front-margin" in result.output and "2.0 cm" in result.output
+
+
+def test_bad_image_in_a_folder_is_reported_and_the_others_inspected(tmp_path, camera_file, write_scene):
+    write_scene("a", COMPLIANT_DESK)
+    write_scene("b", COMPLIANT_DESK)
+    (tmp_path / "broken.jpg").write_bytes(b"\xff\xd8\xff\xe0 truncated")
+    (tmp_path / "detections" / "broken.json").write_text("[]")
+    result = _run("inspect", tmp_path, "-c", camera_file, "-s", STANDARD, "--detections", tmp_path / "detections",
+                  "-o", tmp_path / "out")
+    assert result.exit_code == 2
+    assert "broken.jpg" in result.output
+    assert (tmp_path / "out" / "a.report.json").exists() and (tmp_path / "out" / "b.report.json").exists()
+    assert "2 compliant" in result.output and "1 could not be inspected" in result.output
+
+
+def test_wrong_size_image_and_outside_box_are_clear_errors(tmp_path, camera_file, write_scene):
+    image, detections = write_scene("small", COMPLIANT_DESK, size=(640, 360))
+    result = _run("inspect", image, "-c", camera_file, "-s", STANDARD, "--detections", detections, "-o", tmp_path)
+    assert result.exit_code == 2 and "640x360" in result.output
+    image, detections = write_scene("outside", COMPLIANT_DESK)
+    detections.write_text(json.dumps([{"class": "cup", "confidence": 0.9, "bbox_px": [1200, 10, 1400, 80]}]))
+    result = _run("inspect", image, "-c", camera_file, "-s", STANDARD, "--detections", detections, "-o", tmp_path)
+    assert result.exit_code == 2 and "outside the 1280x720 image" in result.output
+
+
+@pytest.mark.parametrize("target, change, message", [
+    ("camera", {"image_size": "wide"}, "image_size"),
+    ("standard", {"rules": [{"id": "m", "kind": "edge_margin", "min_cm": 5, "classes": ["spaceship"]}]}, "spaceship"),
+])
+def test_bad_camera_or_standard_exit_2_naming_file_and_field(tmp_path, camera_file, write_scene, target, change, message):
+    image, detections = write_scene("x", COMPLIANT_DESK)
+    source = camera_file if target == "camera" else STANDARD
+    data = yaml.safe_load(open(source))
+    data.update(change)
+    bad = tmp_path / f"bad-{target}.yaml"
+    bad.write_text(yaml.safe_dump(data, allow_unicode=True))
+    args = ["-c", bad, "-s", STANDARD] if target == "camera" else ["-c", camera_file, "-s", bad]
+    result = _run("inspect", image, *args, "--detections", detections, "-o", tmp_path)
+    assert result.exit_code == 2
+    assert str(bad) in result.output and message in result.output
+
+
+def test_calibrate_from_four_corners_prints_errors(tmp_path, camera):
+    import cv2
+    import numpy as np
+
+    snapshot = tmp_path / "snap.png"
+    cv2.imwrite(str(snapshot), np.zeros((720, 1280, 3), np.uint8))
+    corners = " ".join(f"{x:.3f},{y:.3f}" for x, y in camera.desk_to_image([[0, 0], [160, 0], [160, 80], [0, 80]]))
+    out = tmp_path / "cam.yaml"
+    result = _run("calibrate", "--camera-id", "w9", "--image", snapshot, "--desk", "160x80", "--corners", corners, "-o", out)
+    assert result.exit_code == 0, result.output
+    assert "reprojection error" in result.output and "estimated" in result.output
+    saved = yaml.safe_load(out.read_text())
+    assert saved["fit"]["pose"]["camera_height_cm"] == pytest.approx(camera.spec.fit.pose.camera_height_cm, abs=0.01)
+    bad = _run("calibrate", "--camera-id", "w9", "--image", snapshot, "--desk", "160x80",
+               "--corners", "10,10 20,20 30,30 40,40", "-o", tmp_path / "bad.yaml")
+    assert bad.exit_code == 2 and "collinear" in bad.output
+
+
+def test_console_script_is_installed():
+    exe = shutil.which("desk-inspector") or str(__import__("pathlib").Path(sys.executable).parent / "desk-inspector")
+    result = subprocess.run([exe, "--help"], capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0 and "inspect" in result.stdout
