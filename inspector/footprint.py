@@ -31,8 +31,22 @@ from inspector.records import DeskItem, Detection
 # classes whose plan view is round; their solid is a cylinder
 ROUND_CLASSES = frozenset({"cup", "bottle"})
 _CIRCLE_SEGMENTS = 24
-_SIZE_PRIOR_SIGMA = 0.25  # log-scale std of real sizes around the class's nominal size
+_SIZE_PRIOR_SIGMA = 0.15  # log-scale std of real sizes around the standard's nominal size
+
+# Where the top of an item lies within its footprint, as fractions (x0, x1, y0, y1) of the width
+# (left to right) and depth (customer side to staff side). Most items are boxes (the whole
+# footprint); some are not, and the top is what the far side of an oblique image box shows:
+# a tent name plate has a ridge, a monitor a thin panel, a document camera a head on an arm.
+TOP_FACE: dict[str, tuple[float, float, float, float]] = {
+    "name_plate": (0.0, 1.0, 0.45, 0.55),
+    "monitor": (0.0, 1.0, 0.30, 0.45),
+    "document_camera": (0.35, 0.65, 0.45, 1.0),
+    "mouse": (0.25, 0.75, 0.3, 0.7),
+}
 _BORDER_PX = 2.0  # a box side this close to the image border is treated as cut off
+_GOOD_FIT_COST = 2.0  # least-squares cost below which the unturned solid explains the box
+_TURN_CANDIDATES_DEG = (-60.0, -30.0, 30.0, 60.0, 90.0)
+_YAW_PRIOR_DEG = 30.0
 
 PriorLookup = Callable[[str], tuple[float, float, float]]  # class -> (width, depth, height) cm
 
@@ -55,9 +69,19 @@ def solid_image_box(
 ) -> np.ndarray:
     """Image box [x1, y1, x2, y2] of the upright solid, as the camera sees it."""
     width, depth, height = size_cm
-    outline = base_outline(class_name, width, depth, angle_deg) + np.asarray(center_cm)[None, :]
-    bottom = np.hstack([outline, np.zeros((len(outline), 1))])
-    top = np.hstack([outline, np.full((len(outline), 1), height)])
+    center = np.asarray(center_cm, dtype=float)[None, :]
+    bottom_xy = base_outline(class_name, width, depth, angle_deg) + center
+    x0, x1, y0, y1 = TOP_FACE.get(class_name, (0.0, 1.0, 0.0, 1.0))
+    if (x0, x1, y0, y1) == (0.0, 1.0, 0.0, 1.0):
+        top_xy = bottom_xy
+    else:
+        local = np.array([[x0, y0], [x1, y0], [x1, y1], [x0, y1]]) - 0.5
+        local *= [width, depth]
+        a = math.radians(angle_deg)
+        rotation = np.array([[math.cos(a), -math.sin(a)], [math.sin(a), math.cos(a)]])
+        top_xy = local @ rotation.T + center
+    bottom = np.hstack([bottom_xy, np.zeros((len(bottom_xy), 1))])
+    top = np.hstack([top_xy, np.full((len(top_xy), 1), height)])
     px = camera.project(np.vstack([bottom, top]))
     return np.array([px[:, 0].min(), px[:, 1].min(), px[:, 0].max(), px[:, 1].max()])
 
@@ -100,29 +124,61 @@ def place_detection(
     )
     if not usable.any():
         usable[:] = True
-    angle_deg = 0.0
-    if detection.polygon_px:
-        angle_deg = orientation_from_polygon(camera, detection.polygon_px, height0)
+    round_item = detection.class_name in ROUND_CLASSES
+    polygon_angle = None
+    if detection.polygon_px and not round_item:
+        polygon_angle = orientation_from_polygon(camera, detection.polygon_px, height0)
     box_scale_px = max(detected[2] - detected[0], detected[3] - detected[1], 1.0)
-    sigma_px = 0.5 + 0.01 * box_scale_px  # box-edge noise grows a little with box size
+    sigma_px = 1.0 + 0.03 * box_scale_px  # box-edge noise and calibration error grow with box size
 
     def sizes(params) -> tuple[float, float, float]:
-        footprint_scale, height_scale = math.exp(params[2]), math.exp(params[3])
-        return width0 * footprint_scale, depth0 * footprint_scale, height0 * height_scale
+        if round_item:  # round things stay round: one scale for the diameter
+            return width0 * math.exp(params[2]), depth0 * math.exp(params[2]), height0 * math.exp(params[3])
+        return width0 * math.exp(params[2]), depth0 * math.exp(params[4]), height0 * math.exp(params[3])
 
-    def residuals(params) -> np.ndarray:
+    def residuals(params, angle_deg) -> np.ndarray:
         try:
             box = solid_image_box(camera, detection.class_name, params[:2], sizes(params), angle_deg)
         except Exception:  # solid behind the camera for this guess: push the solver away
-            return np.full(int(usable.sum()) + 2, 1e3)
+            return np.full(int(usable.sum()) + 3, 1e3)
         image_terms = ((box - detected) / sigma_px)[usable]
-        prior_terms = np.asarray(params[2:]) / _SIZE_PRIOR_SIGMA
+        prior_terms = np.asarray(params[2:5]) / _SIZE_PRIOR_SIGMA
         return np.concatenate([image_terms, prior_terms])
 
     # start from the bottom-centre of the box on the desk: close for most views
     bottom_center = camera.image_to_desk([[(detected[0] + detected[2]) / 2, detected[3]]])[0]
-    start = np.array([bottom_center[0], bottom_center[1], 0.0, 0.0])
-    solution = least_squares(residuals, start, method="trf", loss="soft_l1", x_scale=[10, 10, 0.3, 0.3])
+    # unknowns: x, y (cm), log width, log height and log depth factors
+    start = np.array([bottom_center[0], bottom_center[1], 0.0, 0.0, 0.0])
+    scales = [10, 10, 0.1, 0.1, 0.1]
+
+    def solve(angle_deg: float):
+        return least_squares(residuals, start, args=(angle_deg,), method="trf", loss="soft_l1", x_scale=scales)
+
+    # Orientation: from the polygon when there is one. From a box alone, an elongated item
+    # turned on the desk (a pen lying front-to-back) fits no unturned solid; then the turn that
+    # fits the box best is taken. Its sign cannot be told from a box, its size can.
+    if round_item:
+        angle_deg, solution = 0.0, solve(0.0)
+    elif polygon_angle is not None:
+        angle_deg, solution = polygon_angle, solve(polygon_angle)
+    else:
+        # Items are mostly kept square (a yaw prior of _YAW_PRIOR_DEG), and a turn is taken only
+        # when it explains the box clearly better: a thin item's box fits two mirrored turns.
+        def with_prior(candidate, fit):
+            return fit.cost + 0.5 * (candidate / _YAW_PRIOR_DEG) ** 2
+
+        angle_deg, solution = 0.0, solve(0.0)
+        best_total = with_prior(0.0, solution)
+        if solution.cost > _GOOD_FIT_COST and max(width0, depth0) > 1.3 * min(width0, depth0):
+            for candidate in _TURN_CANDIDATES_DEG:
+                trial = solve(candidate)
+                if with_prior(candidate, trial) < best_total:
+                    angle_deg, solution, best_total = candidate, trial, with_prior(candidate, trial)
+            refined = least_squares(
+                lambda p: np.append(residuals(p[:5], p[5]), p[5] / _YAW_PRIOR_DEG),
+                np.append(solution.x, angle_deg), method="trf", loss="soft_l1", x_scale=scales + [10])
+            if refined.cost < best_total:
+                angle_deg, solution = float(refined.x[5]), refined
     width, depth, height = sizes(solution.x)
     outline = base_outline(detection.class_name, width, depth, angle_deg) + solution.x[None, :2]
     return DeskItem(
@@ -132,7 +188,7 @@ def place_detection(
         bbox_px=tuple(float(v) for v in detection.bbox_px),
         footprint_cm=Polygon(outline),
         height_cm=float(height),
-        angle_deg=float(angle_deg),
+        angle_deg=fold_angle_deg(float(angle_deg)),
     )
 
 

@@ -104,6 +104,7 @@ def train(
     version: str = "0.1.0",
     recipe: dict | None = None,
     device: str = "cpu",
+    cache: str | bool = "ram",
 ) -> Path:
     """Train or fine-tune; resumable from the run's last checkpoint. Returns the new card path."""
     YOLO = _offline_ultralytics()
@@ -122,7 +123,8 @@ def train(
             model = YOLO(str(card_path.parent / read_card(card_path).weights))
         model.train(data=str(data), imgsz=imgsz, epochs=epochs, batch=batch, workers=workers, seed=seed,
                     device=device, project=str(runs_dir.resolve()), name=name, exist_ok=True, plots=False,
-                    amp=False, deterministic=True, verbose=True, val=True, patience=max(epochs, 50))
+                    amp=False, deterministic=True, verbose=True, val=True, patience=max(epochs, 50), cache=cache,
+                    close_mosaic=max(2, epochs // 5))
     best = run_dir / "weights" / "best.pt"
     if not best.is_file():
         raise ModelError("training ended without a best.pt", str(run_dir))
