@@ -194,6 +194,24 @@ def calibrate_command(
     console.print(f"written {output}")
 
 
+@app.command("serve")
+def serve_command(
+    host: Annotated[str, typer.Option(help="Address to listen on (127.0.0.1 = this machine only).")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="TCP port.")] = 8000,
+    settings: Annotated[Optional[Path], typer.Option("--settings", help="Service settings file (YAML/JSON); DESK_INSPECTOR_* variables override it.")] = None,
+    workers: Annotated[int, typer.Option(help="Server processes; one per CPU core scales best.")] = 1,
+) -> None:
+    """Serve the REST API (/api/v1, docs at /docs) and the supervisor web page (/)."""
+    from pydantic import ValidationError
+
+    from service.main import run_server
+
+    try:
+        run_server(host=host, port=port, settings_file=settings, workers=workers)
+    except (InspectorError, ValidationError, ValueError) as error:
+        raise fail(str(error))
+
+
 @app.command("models")
 def models_command(
     name: Annotated[Optional[str], typer.Argument(help="Show one model's card.")] = None,

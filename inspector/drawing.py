@@ -138,6 +138,17 @@ def annotate(image: np.ndarray, report: Report, camera: Camera, margins: list[Ma
     return _put_texts(out, texts)
 
 
+@lru_cache(maxsize=32)
+def _desk_map_grid(camera: Camera, px_per_cm: float, pad_cm: float, width: int, height: int):
+    """For every desk-map pixel, where it lies in the photo (lens distortion included). Depends
+    only on the camera, so it is computed once per camera, not per image."""
+    min_x, min_y, _, _ = camera.desk.outline_cm.bounds
+    map_x, map_y = np.meshgrid(np.arange(width, dtype=np.float64) + 0.5, np.arange(height, dtype=np.float64) + 0.5)
+    desk_cm = np.stack([map_x.ravel() / px_per_cm + min_x - pad_cm, map_y.ravel() / px_per_cm + min_y - pad_cm], axis=1)
+    source_px = camera.desk_to_image(desk_cm).astype(np.float32) - 0.5
+    return source_px[:, 0].reshape(height, width), source_px[:, 1].reshape(height, width)
+
+
 def desk_map(
     image: np.ndarray, report: Report, camera: Camera, margins: list[MarginLine], px_per_cm: float = 5.0
 ) -> np.ndarray:
@@ -152,14 +163,11 @@ def desk_map(
         pts = np.asarray(points_cm, dtype=float).reshape(-1, 2)
         return np.stack([(pts[:, 0] - min_x + pad_cm) * px_per_cm, (pts[:, 1] - min_y + pad_cm) * px_per_cm], axis=1)
 
-    # inverse warp: for every map pixel, where is it in the photo (lens distortion included)
-    map_x, map_y = np.meshgrid(np.arange(width, dtype=np.float64) + 0.5, np.arange(height, dtype=np.float64) + 0.5)
-    desk_cm = np.stack([map_x.ravel() / px_per_cm + min_x - pad_cm, map_y.ravel() / px_per_cm + min_y - pad_cm], axis=1)
-    source_px = camera.desk_to_image(desk_cm).astype(np.float32)
+    map_x, map_y = _desk_map_grid(camera, px_per_cm, pad_cm, width, height)
     top = cv2.remap(
         image,
-        source_px[:, 0].reshape(height, width) - 0.5,
-        source_px[:, 1].reshape(height, width) - 0.5,
+        map_x,
+        map_y,
         cv2.INTER_LINEAR,
         borderMode=cv2.BORDER_CONSTANT,
         borderValue=(40, 40, 40),

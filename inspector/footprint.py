@@ -32,6 +32,8 @@ from inspector.records import DeskItem, Detection
 ROUND_CLASSES = frozenset({"cup", "bottle"})
 _CIRCLE_SEGMENTS = 24
 _SIZE_PRIOR_SIGMA = 0.15  # log-scale std of real sizes around the standard's nominal size
+# ...except heights that vary by nature: a stack of brochures is one leaflet or thirty
+_HEIGHT_PRIOR_SIGMA = {"brochure": 0.6}
 
 # Where the top of an item lies within its footprint, as fractions (x0, x1, y0, y1) of the width
 # (left to right) and depth (customer side to staff side). Most items are boxes (the whole
@@ -128,6 +130,8 @@ def place_detection(
     polygon_angle = None
     if detection.polygon_px and not round_item:
         polygon_angle = orientation_from_polygon(camera, detection.polygon_px, height0)
+    size_sigma = np.array([_SIZE_PRIOR_SIGMA, _HEIGHT_PRIOR_SIGMA.get(detection.class_name, _SIZE_PRIOR_SIGMA),
+                           _SIZE_PRIOR_SIGMA])  # width, height, depth factors
     box_scale_px = max(detected[2] - detected[0], detected[3] - detected[1], 1.0)
     sigma_px = 1.0 + 0.03 * box_scale_px  # box-edge noise and calibration error grow with box size
 
@@ -142,7 +146,7 @@ def place_detection(
         except Exception:  # solid behind the camera for this guess: push the solver away
             return np.full(int(usable.sum()) + 3, 1e3)
         image_terms = ((box - detected) / sigma_px)[usable]
-        prior_terms = np.asarray(params[2:5]) / _SIZE_PRIOR_SIGMA
+        prior_terms = np.asarray(params[2:5]) / size_sigma
         return np.concatenate([image_terms, prior_terms])
 
     # start from the bottom-centre of the box on the desk: close for most views
@@ -164,8 +168,8 @@ def place_detection(
     else:
         # Items are mostly kept square (a yaw prior of _YAW_PRIOR_DEG), and a turn is taken only
         # when it explains the box clearly better: a thin item's box fits two mirrored turns.
-        def with_prior(candidate, fit):
-            return fit.cost + 0.5 * (candidate / _YAW_PRIOR_DEG) ** 2
+        def with_prior(candidate, fit):  # a quarter turn is square to the desk too
+            return fit.cost + 0.5 * (fold_angle_deg(candidate) / _YAW_PRIOR_DEG) ** 2
 
         angle_deg, solution = 0.0, solve(0.0)
         best_total = with_prior(0.0, solution)
@@ -175,9 +179,9 @@ def place_detection(
                 if with_prior(candidate, trial) < best_total:
                     angle_deg, solution, best_total = candidate, trial, with_prior(candidate, trial)
             refined = least_squares(
-                lambda p: np.append(residuals(p[:5], p[5]), p[5] / _YAW_PRIOR_DEG),
+                lambda p: np.append(residuals(p[:5], p[5]), fold_angle_deg(p[5]) / _YAW_PRIOR_DEG),
                 np.append(solution.x, angle_deg), method="trf", loss="soft_l1", x_scale=scales + [10])
-            if refined.cost < best_total:
+            if refined.cost < best_total:  # its cost already holds the turn prior
                 angle_deg, solution = float(refined.x[5]), refined
     width, depth, height = sizes(solution.x)
     outline = base_outline(detection.class_name, width, depth, angle_deg) + solution.x[None, :2]

@@ -1,0 +1,96 @@
+"""Detector backends side by side: do PyTorch and ONNX Runtime give the same detections, and how
+fast is each on this CPU? Also: how fast is the synthetic training-data generator?
+
+    python bench/detector_backends.py [--model desk-yolov8n-synth] [--images 40] [--repeat 3]
+
+Images are rendered synthetic desks at 1280x720 (a fixed seed, not the training seeds). Boxes are
+matched per class by IoU; the check is IoU >= 0.99 for every matched pair. Times are per image,
+end to end through `detect()` (letterbox, network, decode, NMS), medians over all runs; the two
+backends alternate image by image so that machine noise hits both alike.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from models.registry import load_detector  # noqa: E402
+from models.synth.render import render  # noqa: E402
+from models.synth.scene import sample_scene  # noqa: E402
+from models.training import _iou  # noqa: E402
+
+
+def rendered_images(count: int, seed: int) -> tuple[list[np.ndarray], float]:
+    rng = np.random.default_rng(seed)
+    images, started = [], time.perf_counter()
+    for _ in range(count):
+        scene = sample_scene(rng)
+        images.append(render(scene, rng).image)
+    return images, count / (time.perf_counter() - started)
+
+
+def match(a, b) -> tuple[list[float], int]:
+    """IoUs of matched same-class pairs (greedy by confidence), and how many stayed unmatched."""
+    used, ious = set(), []
+    for det in sorted(a, key=lambda d: -d.confidence):
+        candidates = [(j, d) for j, d in enumerate(b) if j not in used and d.class_name == det.class_name]
+        if not candidates:
+            continue
+        boxes = np.array([d.bbox_px for _, d in candidates])
+        overlaps = _iou(np.array(det.bbox_px), boxes)
+        k = int(overlaps.argmax())
+        if overlaps[k] > 0.5:
+            used.add(candidates[k][0])
+            ious.append(float(overlaps[k]))
+    return ious, (len(a) - len(ious)) + (len(b) - len(ious))
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--model", default="desk-yolov8n-synth")
+    parser.add_argument("--images", type=int, default=40)
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--seed", type=int, default=424242)
+    args = parser.parse_args()
+
+    images, render_rate = rendered_images(args.images, args.seed)
+    torch_detector = load_detector(args.model, backend="torch")
+    onnx_detector = load_detector(args.model, backend="onnx")
+    print(f"model {torch_detector.ref.name} v{torch_detector.ref.version}, imgsz {torch_detector.imgsz}, "
+          f"confidence {torch_detector.confidence}, {len(images)} images 1280x720")
+    for detector in (torch_detector, onnx_detector):  # warm-up: first calls allocate
+        detector.detect(images[0])
+    times = {"torch": [], "onnx": []}
+    all_ious, unmatched, total = [], 0, 0
+    for _ in range(args.repeat):
+        for image in images:
+            started = time.perf_counter()
+            torch_out = torch_detector.detect(image)
+            times["torch"].append(time.perf_counter() - started)
+            started = time.perf_counter()
+            onnx_out = onnx_detector.detect(image)
+            times["onnx"].append(time.perf_counter() - started)
+            ious, missing = match(torch_out, onnx_out)
+            all_ious += ious
+            unmatched += missing
+            total += max(len(torch_out), len(onnx_out))
+    median = {k: statistics.median(v) for k, v in times.items()}
+    for name in ("torch", "onnx"):
+        print(f"  {name:5}: median {median[name] * 1000:7.1f} ms/image = {1 / median[name]:6.1f} images/s")
+    print(f"  ONNX Runtime / PyTorch speed ratio: {median['torch'] / median['onnx']:.2f}x")
+    worst = min(all_ious) if all_ious else float("nan")
+    print(f"  agreement: {len(all_ious)} matched boxes, min IoU {worst:.4f}, "
+          f"{unmatched} unmatched of {total} ({'OK' if all_ious and worst >= 0.99 and unmatched == 0 else 'CHECK'})")
+    print(f"synthetic generator: {render_rate:.1f} images/s rendered at 1280x720 (one process)")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

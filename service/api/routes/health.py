@@ -1,0 +1,41 @@
+"""Liveness and readiness; no API key, so a load balancer or an orchestrator can ask."""
+
+from __future__ import annotations
+
+from importlib import metadata
+
+from fastapi import APIRouter
+from fastapi.responses import JSONResponse
+
+from service.deps import StateDep
+from service.schemas import Health, Readiness
+
+router = APIRouter(tags=["health"])
+
+
+def _version() -> str:
+    try:
+        return metadata.version("desk-inspector")
+    except metadata.PackageNotFoundError:
+        return "0+unknown"
+
+
+@router.get("/health", response_model=Health, summary="The process is up")
+def health() -> Health:
+    return Health(status="ok", version=_version())
+
+
+@router.get("/ready", response_model=Readiness, summary="Cameras, standards and model are loaded",
+            responses={503: {"model": Readiness, "description": "not ready: no usable camera or standard"}})
+def ready(state: StateDep):
+    detector = state.detector
+    body = Readiness(
+        ready=state.ready,
+        cameras=sorted(state.cameras),
+        standards=sorted(state.standards),
+        model=detector.ref.model_dump() if detector is not None else None,
+        detections_required=detector is None,
+        note=state.model_note,
+        problems=list(state.problems),
+    )
+    return JSONResponse(body.model_dump(mode="json"), status_code=200 if state.ready else 503)

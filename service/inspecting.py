@@ -1,0 +1,138 @@
+"""An uploaded photo through the one `inspect` function into the history.
+
+Everything that can reject an upload runs before anything is written; then the pictures are
+written (each atomically), then the history row is committed. A process killed in between leaves
+at most unreferenced pictures, never a row pointing at a missing file.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+
+from inspector.detections_io import parse_detections
+from inspector.errors import DetectionsError, InspectorError
+from inspector.frames import decode_image
+from inspector.history import History, InspectionRow, inspection_key
+from inspector.outputs import write_outputs
+from inspector.pipeline import inspect
+from inspector.records import Frame
+from service.state import CameraEntry, ServiceState
+
+_UNSAFE = re.compile(r"[\x00-\x1f\x7f]")
+
+
+class NoDetectorError(InspectorError):
+    """Neither a model on the server nor detections in the request."""
+
+
+@dataclass(frozen=True)
+class Upload:
+    """One uploaded file part, already read within its size limit."""
+
+    data: bytes
+    name: str  # display name only: never part of a path
+    content_type: str | None = None
+
+
+def display_name(filename: str | None, fallback: str = "upload") -> str:
+    """The client's file name reduced to a harmless label: last path component, no control chars."""
+    name = _UNSAFE.sub("", (filename or "").replace("\\", "/").rsplit("/", 1)[-1]).strip()
+    if name in ("", ".", ".."):
+        return fallback
+    return name[:200]
+
+
+def as_utc(moment: datetime | None) -> datetime | None:
+    """Aware UTC (naive values are taken as UTC: the history stores UTC)."""
+    if moment is None:
+        return None
+    if moment.tzinfo is None:
+        return moment.replace(tzinfo=timezone.utc)
+    return moment.astimezone(timezone.utc)
+
+
+def read_detections(upload: Upload):
+    try:
+        data = json.loads(upload.data.decode("utf-8"))
+    except UnicodeDecodeError:
+        raise DetectionsError("not UTF-8 text", upload.name) from None
+    except json.JSONDecodeError as error:
+        raise DetectionsError(f"not valid JSON: {error.msg} at line {error.lineno} column {error.colno}", upload.name) from None
+    return parse_detections(data, upload.name)
+
+
+def inspect_upload(
+    state: ServiceState,
+    history: History,
+    entry: CameraEntry,
+    image: Upload,
+    detections: Upload | None,
+    captured_at: datetime | None,
+) -> InspectionRow:
+    """Runs in a worker thread: decode, inspect, draw, store. Raises InspectorError on bad input."""
+    settings = state.settings
+    if detections is None and state.detector is None:
+        raise NoDetectorError(
+            "no detector model is loaded on this server: send a detections file (SPEC detections JSON) with the image",
+            "detections",
+        )
+    parsed = read_detections(detections) if detections is not None else None
+    frame = Frame(
+        image=decode_image(image.data, image.name, max_pixels=settings.max_pixels),
+        source=image.name,
+        camera_id=entry.camera.camera_id,
+        captured_at=captured_at,
+    )
+    if parsed is not None:
+        report = inspect(frame, entry.camera, entry.standard, detections=parsed, detections_source=detections.name)
+    else:
+        report = inspect(frame, entry.camera, entry.standard, detector=state.detector)
+
+    # accepted: from here on things are written
+    upload_id = uuid.uuid4().hex
+    sha256 = hashlib.sha256(image.data).hexdigest()
+    inspected_at = datetime.fromisoformat(report.inspected_at)
+    relative_dir = Path("inspections") / inspected_at.strftime("%Y/%m/%d")
+    paths = write_outputs(frame, report, entry.camera, entry.standard, settings.data_dir / relative_dir, upload_id)
+    try:
+        return history.add(
+            # a new upload is a new inspection, even of the same photo: the upload id makes the key unique
+            key=inspection_key(entry.camera.camera_id, f"{sha256}:{upload_id}", "api"),
+            camera_id=entry.camera.camera_id,
+            image_name=image.name,
+            image_sha256=sha256,
+            captured_at=captured_at,
+            inspected_at=inspected_at,
+            status="ok",
+            compliant=report.compliant,
+            score=report.score,
+            violation_count=len(report.violations),
+            message="",
+            report_json=report.to_json(indent=None),
+            annotated_path=(relative_dir / paths["annotated"].name).as_posix(),
+            desk_map_path=(relative_dir / paths["desk_map"].name).as_posix(),
+            origin="api",
+        )
+    except BaseException:
+        for path in paths.values():
+            path.unlink(missing_ok=True)
+        raise
+
+
+def stored_file(data_dir: Path, stored: str | None) -> Path | None:
+    """A picture path from the history: relative to the data folder (service) or absolute (batch)."""
+    if not stored:
+        return None
+    path = Path(stored)
+    if not path.is_absolute():
+        root = data_dir.resolve()
+        path = (root / path).resolve()
+        if not path.is_relative_to(root):
+            return None
+    return path if path.is_file() else None

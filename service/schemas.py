@@ -1,0 +1,242 @@
+"""Response bodies of the API (what the OpenAPI schema at /docs shows)."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+from inspector.history import InspectionRow
+from service.state import CameraEntry
+
+API_PREFIX = "/api/v1"
+
+
+class FieldError(BaseModel):
+    loc: list[str]
+    msg: str
+    type: str
+
+
+class ErrorOut(BaseModel):
+    detail: str = Field(description="what was wrong, in words")
+    errors: list[FieldError] | None = Field(None, description="request validation errors: one per field")
+
+
+VALIDATION_ERROR = {422: {"model": ErrorOut, "description": "a parameter or field is missing or malformed"}}
+
+
+class Links(BaseModel):
+    self: str
+    annotated: str | None = Field(None, description="annotated photo (JPEG)")
+    desk_map: str | None = Field(None, description="bird's-eye desk map (PNG)")
+
+
+class InspectionSummary(BaseModel):
+    id: int
+    camera_id: str
+    image_name: str
+    captured_at: datetime | None
+    inspected_at: datetime
+    status: str = Field(description="ok | error | cannot_judge | occluded | camera_moved")
+    compliant: bool | None
+    score: float | None
+    violation_count: int
+    origin: str = Field(description="api | batch | cli")
+    run_id: str | None = None
+    message: str = ""
+    links: Links
+
+
+class Inspection(InspectionSummary):
+    report: dict[str, Any] | None = Field(description="the SPEC report JSON")
+
+
+class InspectionPage(BaseModel):
+    total: int
+    limit: int
+    offset: int
+    items: list[InspectionSummary]
+
+
+class CameraStatus(BaseModel):
+    camera_id: str
+    configured: bool = Field(description="the camera is loaded on this server")
+    latest: InspectionSummary | None
+
+
+class LatestStatus(BaseModel):
+    cameras: list[CameraStatus]
+
+
+class StandardRefOut(BaseModel):
+    id: str
+    version: str
+    name_zh: str
+    name_en: str
+
+
+class DeskOut(BaseModel):
+    width_cm: float | None
+    depth_cm: float | None
+    outline_cm: list[list[float]]
+    front_edge: int
+
+
+class PointPairOut(BaseModel):
+    image_px: list[float]
+    desk_cm: list[float]
+
+
+class CameraOut(BaseModel):
+    camera_id: str
+    image_size: list[int] = Field(description="[width, height] px")
+    desk: DeskOut
+    zones: dict[str, list[list[float]]]
+    points: list[PointPairOut]
+    standard: StandardRefOut
+    reprojection_error_px: float
+    max_error_px: float
+    position_error_cm: dict[str, float]
+    has_snapshot: bool
+    links: dict[str, str]
+
+
+class CameraList(BaseModel):
+    cameras: list[CameraOut]
+
+
+class ItemOut(BaseModel):
+    min: int
+    max: int | None
+    label_zh: str
+    label_en: str
+    registered: bool = False
+
+
+class RuleOut(BaseModel):
+    id: str
+    kind: str
+    severity: str | None = None
+
+
+class StandardOut(StandardRefOut):
+    items: dict[str, ItemOut]
+    rules: list[RuleOut]
+    cameras: list[str] = Field(description="cameras judged by this standard")
+
+
+class StandardList(BaseModel):
+    standards: list[StandardOut]
+
+
+class FitOut(BaseModel):
+    reprojection_error_px: float
+    max_error_px: float
+    inliers: int
+    position_error_cm: dict[str, float]
+    camera_height_cm: float | None = None
+    tilt_deg: float | None = None
+
+
+class CalibrationOut(BaseModel):
+    camera: CameraOut
+    fit: FitOut
+    description: str
+    file: str = Field(description="camera file name in the cameras folder")
+
+
+class Health(BaseModel):
+    status: str
+    version: str
+
+
+class Readiness(BaseModel):
+    ready: bool
+    cameras: list[str]
+    standards: list[str]
+    model: dict[str, str] | None
+    detections_required: bool = Field(description="no model loaded: every upload must carry a detections file")
+    note: str
+    problems: list[str]
+
+
+# -- builders -----------------------------------------------------------------------------------
+def utc(moment: datetime | None) -> datetime | None:
+    if moment is None:
+        return None
+    return moment.replace(tzinfo=timezone.utc) if moment.tzinfo is None else moment
+
+
+def inspection_links(row: InspectionRow) -> Links:
+    base = f"{API_PREFIX}/inspections/{row.id}"
+    return Links(
+        self=base,
+        annotated=f"{base}/annotated" if row.annotated_path else None,
+        desk_map=f"{base}/desk-map" if row.desk_map_path else None,
+    )
+
+
+def summary_of(row: InspectionRow) -> InspectionSummary:
+    return InspectionSummary(
+        id=row.id,
+        camera_id=row.camera_id,
+        image_name=row.image_name,
+        captured_at=utc(row.captured_at),
+        inspected_at=utc(row.inspected_at),
+        status=row.status,
+        compliant=row.compliant,
+        score=row.score,
+        violation_count=row.violation_count or 0,
+        origin=row.origin,
+        run_id=row.run_id,
+        message=row.message or "",
+        links=inspection_links(row),
+    )
+
+
+def inspection_of(row: InspectionRow) -> Inspection:
+    return Inspection(**summary_of(row).model_dump(), report=row.report())
+
+
+def standard_ref(standard) -> StandardRefOut:
+    return StandardRefOut(id=standard.id, version=standard.version, name_zh=standard.name_zh, name_en=standard.name_en)
+
+
+def camera_of(entry: CameraEntry, has_snapshot: bool) -> CameraOut:
+    camera = entry.camera
+    spec = camera.spec
+    fit = spec.fit
+    base = f"{API_PREFIX}/cameras/{camera.camera_id}"
+    links = {"self": base}
+    if has_snapshot:
+        links["snapshot"] = f"{base}/snapshot"
+    return CameraOut(
+        camera_id=camera.camera_id,
+        image_size=list(camera.image_size),
+        desk=DeskOut(
+            width_cm=spec.desk.width_cm,
+            depth_cm=spec.desk.depth_cm,
+            outline_cm=[list(p) for p in spec.desk.outline()],
+            front_edge=spec.desk.front_edge,
+        ),
+        zones={name: [list(p) for p in points] for name, points in spec.layout.zones.items()},
+        points=[PointPairOut(image_px=list(p.image_px), desk_cm=list(p.desk_cm)) for p in spec.points],
+        standard=standard_ref(entry.standard),
+        reprojection_error_px=fit.reprojection_error_px,
+        max_error_px=fit.max_error_px,
+        position_error_cm=dict(fit.position_error_cm),
+        has_snapshot=has_snapshot,
+        links=links,
+    )
+
+
+def standard_of(standard, cameras: list[str]) -> StandardOut:
+    registered = {item.id for item in standard.registered}
+    items = {}
+    for class_id, (low, high) in standard.count_limits.items():
+        zh, en = standard.labels(class_id)
+        items[class_id] = ItemOut(min=low, max=high, label_zh=zh, label_en=en, registered=class_id in registered)
+    rules = [RuleOut(id=rule.id, kind=rule.kind, severity=getattr(rule, "severity", None)) for rule in standard.rules]
+    return StandardOut(**standard_ref(standard).model_dump(), items=items, rules=rules, cameras=cameras)
