@@ -249,6 +249,7 @@ def train_command(
     resume: Annotated[bool, typer.Option(help="Resume the run's last checkpoint (runs/<name>/weights/last.pt).")] = False,
     runs: Annotated[Path, typer.Option(help="Folder for training runs and checkpoints.")] = Path("runs"),
     version: Annotated[str, typer.Option(help="Version written to the card.")] = "0.1.0",
+    device: Annotated[str, typer.Option(help="cpu, or a CUDA device index such as 0.")] = "cpu",
 ) -> None:
     """Train (CPU is fine) or fine-tune a detector; writes weights + card into the model registry."""
     from models.training import train
@@ -259,7 +260,7 @@ def train_command(
         if not resume and not data.is_file():
             raise fail(f"{data}: dataset yaml not found (give data.yaml or a folder holding one)")
         card = train(data=data, name=name, base=base, imgsz=imgsz, epochs=epochs, batch=batch, seed=seed,
-                     resume=resume, runs_dir=runs, version=version)
+                     resume=resume, runs_dir=runs, version=version, device=device)
     except InspectorError as error:
         raise fail(error)
     console.print(f"model registered: {card}")
@@ -272,6 +273,7 @@ def evaluate_command(
     split: Annotated[str, typer.Option(help="Split under images/ (val, test, ...); '' for none.")] = "val",
     out: Annotated[Path, typer.Option("--out", "-o", help="Where metrics.json and confusion_matrix.png go.")] = Path("out/evaluate"),
     backend: Annotated[str, typer.Option(help="auto, torch or onnx.")] = "auto",
+    record: Annotated[bool, typer.Option(help="Write the metrics into the model's card.")] = False,
 ) -> None:
     """mAP50, mAP50-95, per-class precision/recall at the model's confidence, confusion-matrix picture."""
     from models.training import evaluate
@@ -279,7 +281,7 @@ def evaluate_command(
     if not folder.is_dir():
         raise fail(f"{folder}: not a folder")
     try:
-        metrics = evaluate(model, folder, split or None, out, backend)
+        metrics = evaluate(model, folder, split or None, out, backend, record=record)
     except InspectorError as error:
         raise fail(error)
     console.print(f"{metrics['images']} images  mAP50 {metrics['mAP50']:.3f}  mAP50-95 {metrics['mAP50-95']:.3f}  "

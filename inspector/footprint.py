@@ -185,6 +185,13 @@ def place_detection(
                 angle_deg, solution = float(refined.x[5]), refined
     width, depth, height = sizes(solution.x)
     outline = base_outline(detection.class_name, width, depth, angle_deg) + solution.x[None, :2]
+    if polygon_angle is None and angle_deg != 0.0:
+        # A box tells how far a turned item reaches, not which way it is turned, and detector
+        # boxes are too noisy to judge the turn by: report the extent (its axis-aligned rectangle,
+        # which has the same distance to every desk edge) and leave alignment to polygons.
+        x0, y0 = outline.min(axis=0)
+        x1, y1 = outline.max(axis=0)
+        outline, angle_deg = np.array([[x0, y0], [x1, y0], [x1, y1], [x0, y1]]), 0.0
     return DeskItem(
         id=item_id,
         class_name=detection.class_name,

@@ -177,7 +177,7 @@ def match_image(pred_boxes, pred_classes, true_boxes, true_classes, n_classes: i
 
 
 def evaluate(model: str, folder: Path, split: str | None = "val", out_dir: Path = Path("out/evaluate"),
-             backend: str = "auto", registry: Path = REGISTRY_DIR) -> dict:
+             backend: str = "auto", registry: Path = REGISTRY_DIR, record: bool = False) -> dict:
     """mAP50 / mAP50-95 (ultralytics val), and per-class precision/recall and a confusion matrix at
     the model's default confidence through the product's own detector path."""
     import cv2
@@ -227,6 +227,8 @@ def evaluate(model: str, folder: Path, split: str | None = "val", out_dir: Path 
     out_dir.mkdir(parents=True, exist_ok=True)
     (out_dir / "metrics.json").write_text(json.dumps(metrics, indent=2))
     plot_confusion(confusion, card.classes, out_dir / "confusion_matrix.png")
+    if record:  # the card keeps the figures of the set it was judged on
+        write_card(card.model_copy(update={"metrics": {**metrics, "dataset": str(folder), "split": split}}), card_path)
     return metrics
 
 
@@ -274,6 +276,7 @@ def export_onnx(model: str, registry: Path = REGISTRY_DIR, opset: int = 17) -> P
     dummy = torch.zeros(1, 3, card.imgsz, card.imgsz)
     torch.onnx.export(network, dummy, str(target), opset_version=opset, input_names=["images"],
                       output_names=["output0"], dynamo=False)
-    updated = card.model_copy(update={"onnx": target.name, "onnx_sha256": sha256_of(target)})
+    # ONNX Runtime is the faster CPU backend here (bench/detector_backends.py), so it becomes the default
+    updated = card.model_copy(update={"onnx": target.name, "onnx_sha256": sha256_of(target), "default_backend": "onnx"})
     write_card(updated, card_path)
     return target
