@@ -126,6 +126,26 @@ def _parse_size(text: str) -> tuple[float, float]:
     return width, depth
 
 
+@app.command("batch")
+def batch_command(
+    site: Annotated[Path, typer.Argument(help="Site file (YAML/JSON): halls, cameras, calibrations, standards, snapshot folders.")],
+    out: Annotated[Path, typer.Option("--out", "-o", help="Output folder for the morning report and pictures.")] = Path("out/batch"),
+    workers: Annotated[Optional[int], typer.Option("--workers", "-w", help="Worker processes (default: one per core, at most 8).")] = None,
+    force: Annotated[bool, typer.Option("--force", help="Re-inspect snapshots already in the history (replaces their rows).")] = False,
+    db: Annotated[Optional[str], typer.Option("--db", help="History database URL (default: site file's, $DESK_INSPECTOR_DATABASE_URL, else sqlite:///OUT/history.db).")] = None,
+    since: Annotated[Optional[str], typer.Option(help="Only snapshots captured at or after this time (ISO, site time zone).")] = None,
+    until: Annotated[Optional[str], typer.Option(help="Only snapshots captured before this time.")] = None,
+    night: Annotated[Optional[str], typer.Option(help="Only the snapshots of this night (YYYY-MM-DD).")] = None,
+    pictures: Annotated[str, typer.Option(help="Annotated photos for: changes (default), violations, all (with desk maps), none.")] = "changes",
+    progress: Annotated[bool, typer.Option(help="Show the progress bar.")] = True,
+) -> None:
+    """Overnight batch: inspect every new snapshot of a site (resumable, parallel) and write the morning report."""
+    from inspector.batch.cli import batch_main
+
+    raise typer.Exit(batch_main(site, out=out, workers=workers, force=force, db=db, since=since, until=until,
+                                night=night, pictures=pictures, progress=progress))
+
+
 @app.command("calibrate")
 def calibrate_command(
     camera_id: Annotated[str, typer.Option(help="Camera id, e.g. window-01.")],

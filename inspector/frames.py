@@ -46,8 +46,9 @@ def decode_image(data: bytes, source: str, max_pixels: int = MAX_PIXELS) -> np.n
         # reads the header only: the pixel count is known before any pixel is decoded
         with Image.open(io.BytesIO(data)) as header:
             width, height = header.size
-    except Exception as error:
-        raise ImageError(f"unreadable {kind.upper()} header ({error})", source) from None
+    except Exception as error:  # PIL names its in-memory buffer in messages: keep only the reason
+        reason = str(error).split(" <_io.")[0].rstrip(":")
+        raise ImageError(f"unreadable {kind.upper()} header ({type(error).__name__}: {reason})", source) from None
     if width * height > max_pixels:
         raise ImageError(f"image is {width}x{height} = {width * height:,} pixels, over the {max_pixels:,} limit", source)
     if kind == "jpeg" and b"\xff\xd9" not in data[-64:]:

@@ -1,0 +1,458 @@
+"""Night-time checks made before a frame is judged: too dark, too blurred, camera moved, desk hidden.
+
+Each check measures one number and compares it with a limit from the site file (`QualitySpec`);
+the verdict carries every measured value, and its reason names the value and the limit. A frame
+that fails is recorded with its status ("cannot_judge", "camera_moved", "occluded"), never
+judged, so a dark or hidden desk is never reported as a violation.
+
+All image measurements are made on a copy scaled to `WORK_WIDTH_PX` (cheap and less noisy);
+distances are reported in full-size pixels.
+
+- luminance: mean grey level over the desk top;
+- sharpness: variance of the Laplacian over the whole frame (the static hall, not the desk, whose
+  contents change), also as a ratio to the reference frame's;
+- camera moved: ORB features of the static hall (outside the space items can take) matched to the
+  reference frame kept at calibration time, a RANSAC homography, and how far it moves the desk
+  corners (px, and cm on the desk); where the hall has too little fixed texture to match, the
+  reference's desk outline is slid over the frame's edges and the offset where most of it shows
+  measures the shift (a translation: a pure turn of the camera is caught by the features only);
+- occluded: with the frame aligned to the reference, the view is cut into cells and each compared
+  with the reference (zero-mean normalised correlation; brightness for flat cells); a changed area
+  that covers the desk and reaches well outside the space items on the desk can take (the desk
+  raised to ITEM_HEIGHT_CM through the camera pose) is something between camera and desk: its share
+  of the desk is "hidden". Items moved, added or removed never count, however many. The share of
+  the reference's desk outline still visible is a second sign.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import cv2
+import numpy as np
+
+from inspector.batch.site import QualitySpec
+
+WORK_WIDTH_PX = 640
+CELL_PX = 12  # occlusion grid cell, at the working scale
+_MIN_CELL_INSIDE = 0.6  # a cell counts as desk when this share of it lies inside the desk outline
+_FLAT_STD = 4.0  # grey-level standard deviation (after smoothing) below which a cell is flat
+_TEXTURED_STD = 8.0  # ... above which it has texture to correlate
+_MIN_ZNCC = 0.3  # textured cells correlating less than this have changed
+_MAX_FLAT_DIFF = 35.0  # cells whose brightness differs more than this have changed
+ITEM_HEIGHT_CM = 60.0  # the tallest item expected on a counter (a monitor is about 45 cm)
+_MIN_OUTSIDE_SHARE = 0.05  # a changed area reaching this far (share of the desk's cells) outside the item space hides the desk
+_RATIO_TEST = 0.75  # Lowe's ratio test for ORB matches
+_RANSAC_PX = 3.0  # at the working scale
+_OUTLINE_STEP_PX = 3.0
+_OUTLINE_MIN_EDGE = 30.0  # gradient magnitude of a visible desk edge in the reference frame
+_OUTLINE_KEEP = 0.35  # the frame keeps an outline point when its edge is this strong relative to the reference
+_STRONG_MATCHES = 3  # this many times min_matches RANSAC inliers: the homography alone is trusted
+_BETTER_FIT = 0.02  # correlation gain that shows an estimated camera move is real
+_OUTLINE_SEARCH_PX = 24  # how far (working scale) the desk outline is searched for when features match weakly
+_OUTLINE_FOUND = 0.3  # less of the outline than this at any offset: the desk is not in view
+_OUTLINE_TIE = 0.05  # the calibrated place wins unless another offset shows this much more of the outline
+
+
+@dataclass(frozen=True)
+class QualityVerdict:
+    status: str  # "ok" | "cannot_judge" | "camera_moved" | "occluded"
+    reason: str  # empty when ok
+    metrics: dict[str, float | int | None] = field(default_factory=dict)
+
+    @property
+    def ok(self) -> bool:
+        return self.status == "ok"
+
+
+def _scale_for(width_px: int) -> float:
+    return min(1.0, WORK_WIDTH_PX / float(width_px))
+
+
+def _small_gray(image: np.ndarray, scale: float) -> np.ndarray:
+    gray = image if image.ndim == 2 else cv2.cvtColor(image, cv2.COLOR_BGR2GRAY)
+    if scale >= 1.0:
+        return gray
+    size = (max(1, round(gray.shape[1] * scale)), max(1, round(gray.shape[0] * scale)))
+    return cv2.resize(gray, size, interpolation=cv2.INTER_AREA)
+
+
+def _densify(points: np.ndarray, step: float) -> np.ndarray:
+    out = []
+    for a, b in zip(points, np.roll(points, -1, axis=0)):
+        n = max(int(np.linalg.norm(b - a) / step), 1)
+        out.extend(a + (b - a) * t for t in np.linspace(0.0, 1.0, n, endpoint=False))
+    return np.asarray(out, dtype=np.float64)
+
+
+def desk_outline_px(camera, scale: float = 1.0, step_cm: float = 2.0) -> np.ndarray:
+    """The desk outline in image pixels (lens distortion followed), times `scale`."""
+    outline_cm = np.asarray(camera.desk.outline_cm.exterior.coords)[:-1]
+    return camera.desk_to_image(_densify(outline_cm, step_cm)) * scale
+
+
+def desk_corners_px(camera) -> np.ndarray:
+    return camera.desk_to_image(np.asarray(camera.desk.outline_cm.exterior.coords)[:-1])
+
+
+def _mask_from_polygon(polygon_px: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
+    mask = np.zeros(shape, dtype=np.uint8)
+    cv2.fillPoly(mask, [np.round(polygon_px).astype(np.int32)], 255)
+    return mask
+
+
+def luminance(gray: np.ndarray, mask: np.ndarray | None = None) -> float:
+    """Mean grey level (0..255) inside the mask (or the whole image)."""
+    if mask is not None and mask.any():
+        return float(cv2.mean(gray, mask=mask)[0])
+    return float(gray.mean())
+
+
+def sharpness(gray: np.ndarray) -> float:
+    """Variance of the Laplacian of the frame brought to a mean grey of 128: high for crisp edges,
+    near zero for a blurred or flat frame. The brightness normalisation keeps a dimmer (but sharp)
+    night frame from reading as blurred: the raw variance falls with the square of the brightness."""
+    mean = float(gray.mean())
+    return float(cv2.Laplacian(gray, cv2.CV_64F, ksize=3).var()) * (128.0 / max(mean, 1.0)) ** 2
+
+
+def _orb():
+    return cv2.ORB_create(nfeatures=600, scaleFactor=1.2, nlevels=8, fastThreshold=10)
+
+
+@dataclass
+class Reference:
+    """The reference frame of one camera, prepared once per worker: features, desk mask, outline edges."""
+
+    scale: float
+    gray: np.ndarray
+    desk_mask: np.ndarray
+    keypoints_xy: np.ndarray
+    descriptors: np.ndarray | None
+    sharpness: float
+    luminance: float
+    outline_px: np.ndarray  # outline points at the working scale where the reference shows an edge
+    outline_strength: np.ndarray
+    outline_normals: np.ndarray
+    item_zone: np.ndarray  # where items on the desk can appear
+    static_mask: np.ndarray  # the rest of the view, where features are matched
+
+    def outline_in_place(self, gray: np.ndarray) -> float | None:
+        """Share of the reference's desk outline still found where the calibration puts it."""
+        if len(self.outline_px) < 20:
+            return None
+        strength = _edge_strength(_gradients(gray), self.outline_px, self.outline_normals)
+        return float(np.mean(strength >= _OUTLINE_KEEP * self.outline_strength))
+
+    @classmethod
+    def build(cls, image: np.ndarray, camera) -> "Reference":
+        scale = _scale_for(image.shape[1])
+        gray = _small_gray(image, scale)
+        outline = desk_outline_px(camera, scale)
+        mask = _mask_from_polygon(outline, gray.shape)
+        item_zone = _item_zone_mask(camera, scale, gray.shape)
+        # features of the static hall only: items come and go, so they would match nothing or mislead
+        static = cv2.bitwise_not(cv2.dilate(item_zone, np.ones((9, 9), np.uint8)))
+        keypoints, descriptors = _orb().detectAndCompute(gray, static)
+        xy = np.array([k.pt for k in keypoints], dtype=np.float32).reshape(-1, 2)
+        points, normals = _outline_samples(camera, scale)
+        strength = _edge_strength(_gradients(gray), points, normals)
+        keep = strength >= _OUTLINE_MIN_EDGE
+        return cls(scale, gray, mask, xy, descriptors, sharpness(gray), luminance(gray, mask),
+                   points[keep], strength[keep], normals[keep], item_zone, static)
+
+
+def _outline_samples(camera, scale: float) -> tuple[np.ndarray, np.ndarray]:
+    """Points along the desk outline at the working scale, and the unit normal of their edge."""
+    corners = np.asarray(camera.desk.outline_cm.exterior.coords)[:-1]
+    points, normals = [], []
+    for a, b in zip(corners, np.roll(corners, -1, axis=0)):
+        a_px, b_px = camera.desk_to_image(np.array([a, b])) * scale
+        n = max(int(np.linalg.norm(b_px - a_px) / _OUTLINE_STEP_PX), 2)
+        ts = np.linspace(0.0, 1.0, n + 2)[1:-1]  # skip the corners: two edges meet there
+        cm = a[None, :] + (b - a)[None, :] * ts[:, None]
+        px = camera.desk_to_image(cm) * scale
+        tangent = np.gradient(px, axis=0)
+        tangent /= np.maximum(np.linalg.norm(tangent, axis=1, keepdims=True), 1e-9)
+        points.append(px)
+        normals.append(np.stack([-tangent[:, 1], tangent[:, 0]], axis=1))
+    return np.concatenate(points), np.concatenate(normals)
+
+
+def _gradients(gray: np.ndarray) -> np.ndarray:
+    smooth = cv2.GaussianBlur(gray, (3, 3), 0)
+    gx = cv2.Sobel(smooth, cv2.CV_32F, 1, 0, ksize=3)
+    gy = cv2.Sobel(smooth, cv2.CV_32F, 0, 1, ksize=3)
+    return cv2.magnitude(gx, gy)
+
+
+def _edge_strength(magnitude: np.ndarray, points: np.ndarray, normals: np.ndarray, reach_px: int = 2) -> np.ndarray:
+    """Strongest gradient within `reach_px` of each point across its edge (calibration is not exact)."""
+    h, w = magnitude.shape
+    best = np.zeros(len(points), dtype=np.float32)
+    for offset in range(-reach_px, reach_px + 1):
+        xy = np.round(points + normals * offset).astype(int)
+        inside = (xy[:, 0] >= 0) & (xy[:, 0] < w) & (xy[:, 1] >= 0) & (xy[:, 1] < h)
+        values = np.zeros(len(points), dtype=np.float32)
+        values[inside] = magnitude[xy[inside, 1], xy[inside, 0]]
+        best = np.maximum(best, values)
+    return best
+
+
+@dataclass(frozen=True)
+class Shift:
+    matches: int  # RANSAC inliers
+    homography: np.ndarray | None  # reference (working scale) -> frame (working scale)
+    shift_px: float | None  # largest desk-corner displacement, full-size px
+    shift_cm: float | None  # the same on the desk plane, cm
+
+
+def estimate_shift(reference: Reference, gray: np.ndarray, camera, min_matches: int) -> Shift:
+    """Match the frame to the reference frame and measure how far the desk corners moved."""
+    keypoints, descriptors = _orb().detectAndCompute(gray, reference.static_mask)
+    if descriptors is None or reference.descriptors is None or len(keypoints) < 4:
+        return Shift(0, None, None, None)
+    pairs = cv2.BFMatcher(cv2.NORM_HAMMING).knnMatch(reference.descriptors, descriptors, k=2)
+    good = [p[0] for p in pairs if len(p) == 2 and p[0].distance < _RATIO_TEST * p[1].distance]
+    if len(good) < 4:
+        return Shift(len(good), None, None, None)
+    src = reference.keypoints_xy[[m.queryIdx for m in good]]
+    dst = np.array([keypoints[m.trainIdx].pt for m in good], dtype=np.float32)
+    homography, inliers = cv2.findHomography(src, dst, cv2.RANSAC, _RANSAC_PX)
+    count = int(inliers.sum()) if inliers is not None else 0
+    if homography is None or count < min_matches:
+        return Shift(count, None, None, None)
+    corners_full = desk_corners_px(camera)
+    corners = corners_full * reference.scale
+    moved = cv2.perspectiveTransform(corners.reshape(-1, 1, 2).astype(np.float64), homography).reshape(-1, 2)
+    shift_px = float(np.max(np.linalg.norm(moved - corners, axis=1))) / reference.scale
+    try:
+        # where the desk corners now seen at those pixels would be placed by the old calibration
+        placed = camera.image_to_desk(moved / reference.scale)
+        true = np.asarray(camera.desk.outline_cm.exterior.coords)[:-1]
+        shift_cm = float(np.max(np.linalg.norm(placed - true, axis=1)))
+    except Exception:  # a wild homography can throw a corner behind the horizon
+        shift_cm = None
+    return Shift(count, homography, shift_px, shift_cm)
+
+
+def _item_zone_mask(camera, scale: float, shape: tuple[int, int]) -> np.ndarray:
+    """Where items standing on the desk can appear in the image: the desk outline raised to
+    ITEM_HEIGHT_CM (with the camera pose), else the desk region widened by a margin."""
+    outline_cm = np.asarray(camera.desk.outline_cm.exterior.coords)[:-1]
+    mask = _mask_from_polygon(desk_outline_px(camera, scale), shape)
+    if camera.has_pose:
+        try:
+            raised = np.hstack([outline_cm, np.full((len(outline_cm), 1), ITEM_HEIGHT_CM)])
+            points = np.vstack([camera.desk_to_image(outline_cm), camera.project(raised)]) * scale
+            hull = cv2.convexHull(points.astype(np.float32))
+            cv2.fillConvexPoly(mask, np.round(hull).astype(np.int32), 255)
+            return mask
+        except Exception:  # a raised corner behind the camera: fall back to the widened desk
+            pass
+    ys, _ = np.nonzero(mask)
+    grow = max(3, int((ys.max() - ys.min()) * 0.3)) if len(ys) else 3
+    return cv2.dilate(mask, np.ones((2 * grow + 1, 2 * grow + 1), np.uint8))
+
+
+def _cell_view(image: np.ndarray, ny: int, nx: int) -> np.ndarray:
+    crop = image[: ny * CELL_PX, : nx * CELL_PX].astype(np.float32)
+    return crop.reshape(ny, CELL_PX, nx, CELL_PX).transpose(0, 2, 1, 3).reshape(ny, nx, -1)
+
+
+def changed_cells(reference: np.ndarray, frame: np.ndarray) -> np.ndarray:
+    """Per grid cell: does the frame show something else than the reference there? Brightness is
+    matched first (night lighting changes the level, not the layout) and noise smoothed away."""
+    ny, nx = reference.shape[0] // CELL_PX, reference.shape[1] // CELL_PX
+    ref = _cell_view(cv2.GaussianBlur(reference, (0, 0), 1.0), ny, nx)
+    cur = _cell_view(cv2.GaussianBlur(frame, (0, 0), 1.0), ny, nx)
+    cur = cur * (float(np.median(ref)) / max(float(np.median(cur)), 1.0))
+    ref_mean, cur_mean = ref.mean(axis=2), cur.mean(axis=2)
+    ref_std, cur_std = ref.std(axis=2), cur.std(axis=2)
+    covariance = ((ref - ref_mean[..., None]) * (cur - cur_mean[..., None])).mean(axis=2)
+    zncc = covariance / np.maximum(ref_std * cur_std, 1e-6)
+    both_textured = (ref_std >= _TEXTURED_STD) & (cur_std >= _TEXTURED_STD)
+    # texture appearing or vanishing counts only when it is clearly there on one side (hysteresis)
+    one_sided = ((ref_std < _FLAT_STD) & (cur_std >= 2 * _TEXTURED_STD)) | ((cur_std < _FLAT_STD) & (ref_std >= 2 * _TEXTURED_STD))
+    return (both_textured & (zncc < _MIN_ZNCC)) | one_sided | (np.abs(cur_mean - ref_mean) > _MAX_FLAT_DIFF)
+
+
+def hidden_desk(reference: Reference, aligned: np.ndarray) -> tuple[float, float, float | None]:
+    """(share of the desk hidden by something between camera and desk, share of the desk changed,
+    share of the desk outline still visible).
+
+    A changed area counts as hiding the desk only when it reaches well outside the space where
+    items on the desk can appear (`_item_zone_mask`): a person or a chair in front of the camera
+    does; moved, added or removed items, however many, do not."""
+    ny, nx = reference.gray.shape[0] // CELL_PX, reference.gray.shape[1] // CELL_PX
+    if nx == 0 or ny == 0:
+        return 0.0, 0.0, None
+    inside = _cell_view(reference.desk_mask, ny, nx).mean(axis=2) / 255.0 >= _MIN_CELL_INSIDE
+    in_zone = _cell_view(reference.item_zone, ny, nx).mean(axis=2) / 255.0 >= 0.5
+    n_desk = int(inside.sum())
+    if n_desk == 0:
+        return 0.0, 0.0, None
+    changed = changed_cells(reference.gray, aligned)
+    count, labels = cv2.connectedComponents(changed.astype(np.uint8), connectivity=4)
+    hidden = 0
+    min_outside = max(3, int(_MIN_OUTSIDE_SHARE * n_desk))
+    for k in range(1, count):
+        blob = labels == k
+        on_desk = int((blob & inside).sum())
+        if on_desk and int((blob & ~in_zone).sum()) >= min_outside:
+            hidden += on_desk
+
+    return hidden / n_desk, float((changed & inside).sum()) / n_desk, reference.outline_in_place(aligned)
+
+
+def _zncc(a: np.ndarray, b: np.ndarray) -> float:
+    a = a - a.mean()
+    b = b - b.mean()
+    return float((a * b).sum() / max(np.sqrt((a * a).sum() * (b * b).sum()), 1e-6))
+
+
+def explains_better(reference: Reference, gray: np.ndarray, homography: np.ndarray) -> bool:
+    """Does undoing the estimated move make the static hall fit the reference better than not?"""
+    aligned = cv2.warpPerspective(gray, homography, (gray.shape[1], gray.shape[0]),
+                                  flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP, borderMode=cv2.BORDER_REPLICATE)
+    static = reference.static_mask > 0
+    h, w = static.shape
+    static[: h // 10], static[h - h // 10:], static[:, : w // 10], static[:, w - w // 10:] = False, False, False, False
+    if static.sum() < 100:
+        return True
+    # edges, not grey levels: smooth shading correlates as well shifted as not
+    ref, as_is, moved = (cv2.GaussianBlur(_gradients(image), (0, 0), 1.0)[static] for image in (reference.gray, gray, aligned))
+    return _zncc(ref, moved) > _zncc(ref, as_is) + _BETTER_FIT
+
+
+@dataclass(frozen=True)
+class OutlineShift:
+    offset: tuple[float, float]  # (dx, dy) at the working scale where the outline shows best
+    shift_px: float  # that offset in full-size px
+    best: float  # share of the outline found at that offset
+    in_place: float  # share found where the calibration puts it
+
+
+def outline_shift(reference: Reference, gray: np.ndarray) -> OutlineShift:
+    """Slide the reference's desk outline over the frame's edges (coarse, then fine) and keep the
+    offset where most of it shows: items cover a few stretches of the outline wherever it is, so
+    the comparison is between offsets, not against a fixed share."""
+    # dilating the edge map by one pixel tolerates the calibration's sub-pixel error at every offset
+    magnitude = cv2.dilate(_gradients(gray), np.ones((3, 3), np.uint8))
+    h, w = magnitude.shape
+    need = _OUTLINE_KEEP * reference.outline_strength
+
+    def score(dx: float, dy: float) -> float:
+        xy = np.round(reference.outline_px + (dx, dy)).astype(int)
+        inside = (xy[:, 0] >= 0) & (xy[:, 0] < w) & (xy[:, 1] >= 0) & (xy[:, 1] < h)
+        values = np.zeros(len(xy), dtype=np.float32)
+        values[inside] = magnitude[xy[inside, 1], xy[inside, 0]]
+        return float(np.mean(values >= need))
+
+    coarse = [(score(dx, dy), dx, dy) for dx in range(-_OUTLINE_SEARCH_PX, _OUTLINE_SEARCH_PX + 1, 3)
+              for dy in range(-_OUTLINE_SEARCH_PX, _OUTLINE_SEARCH_PX + 1, 3)]
+    _, cx, cy = max(coarse)
+    best, bx, by = max((score(cx + dx, cy + dy), cx + dx, cy + dy) for dx in range(-2, 3) for dy in range(-2, 3))
+    in_place = score(0, 0)
+    return OutlineShift((float(bx), float(by)), float(np.hypot(bx, by)) / reference.scale, max(best, in_place), in_place)
+
+
+def assess(image: np.ndarray, camera, spec: QualitySpec, reference: Reference | None) -> QualityVerdict:
+    """Run the checks in order (dark, blurred, moved, occluded); the first that fails decides."""
+    if not spec.enabled:
+        return QualityVerdict("ok", "", {})
+    scale = _scale_for(image.shape[1])
+    gray = _small_gray(image, scale)
+    metrics: dict[str, float | int | None] = {}
+    mask = reference.desk_mask if reference is not None and reference.gray.shape == gray.shape else \
+        _mask_from_polygon(desk_outline_px(camera, scale), gray.shape)
+
+    metrics["luminance"] = round(luminance(gray, mask), 1)
+    if metrics["luminance"] < spec.min_luminance:
+        return QualityVerdict("cannot_judge", f"too dark: mean luminance {metrics['luminance']:.1f} on the desk "
+                              f"(minimum {spec.min_luminance:g}) / 画面过暗", metrics)
+
+    metrics["sharpness"] = round(sharpness(gray), 1)
+    if reference is not None:
+        metrics["sharpness_ratio"] = round(metrics["sharpness"] / max(reference.sharpness, 1e-6), 3)
+    if metrics["sharpness"] < spec.min_sharpness:
+        return QualityVerdict("cannot_judge", f"too blurred: sharpness (variance of Laplacian) {metrics['sharpness']:.1f} "
+                              f"(minimum {spec.min_sharpness:g}) / 画面模糊", metrics)
+    if reference is not None and metrics["sharpness_ratio"] < spec.min_sharpness_ratio:
+        return QualityVerdict("cannot_judge", f"too blurred: sharpness {metrics['sharpness']:.1f} is "
+                              f"{metrics['sharpness_ratio']:.0%} of the reference frame's {reference.sharpness:.1f} "
+                              f"(minimum {spec.min_sharpness_ratio:.0%}) / 画面模糊", metrics)
+    if reference is None:
+        return QualityVerdict("ok", "", metrics)
+
+    shift = estimate_shift(reference, gray, camera, spec.min_matches)
+    metrics["matches"] = shift.matches
+    metrics["shift_px"] = None if shift.shift_px is None else round(shift.shift_px, 1)
+    metrics["shift_cm"] = None if shift.shift_cm is None else round(shift.shift_cm, 1)
+    weak = shift.homography is None or shift.matches < _STRONG_MATCHES * spec.min_matches
+    if not weak and shift.shift_px > spec.max_shift_px and not explains_better(reference, gray, shift.homography):
+        # matches on repeated patterns (floor tiles) can agree on a shift that is not there: a real
+        # one makes the shifted frame fit the reference better than the frame as it is
+        weak = True
+        metrics["homography_rejected"] = 1
+    if weak and len(reference.outline_px) >= 20:
+        # a hall with little fixed texture matches weakly: find the desk outline itself instead, at
+        # the offset where most of it shows, and measure how far that is from where it was calibrated
+        found = outline_shift(reference, gray)
+        metrics["outline_in_place"] = round(found.in_place, 3)
+        metrics["outline_found"] = round(found.best, 3)
+        if found.best < _OUTLINE_FOUND:
+            return QualityVerdict("camera_moved", f"camera moved or view blocked: the desk outline is not found near its "
+                                  f"calibrated place (at best {found.best:.0%} of it; {shift.matches} feature matches) "
+                                  f"/ 摄像头移位", metrics)
+        shift_px = 0.0 if found.in_place >= found.best - _OUTLINE_TIE else found.shift_px
+        dx, dy = (0.0, 0.0) if shift_px == 0.0 else found.offset
+        shift = Shift(shift.matches, np.array([[1.0, 0.0, dx], [0.0, 1.0, dy], [0.0, 0.0, 1.0]]), shift_px, None)
+        metrics["shift_px"], metrics["shift_cm"] = round(shift_px, 1), None
+        if shift_px > spec.max_shift_px:
+            return QualityVerdict("camera_moved", f"camera moved: the desk outline is {shift_px:.1f} px from where it was "
+                                  f"calibrated ({found.best:.0%} of it found there, {found.in_place:.0%} in place; maximum "
+                                  f"{spec.max_shift_px:g} px) / 摄像头移位", metrics)
+    elif shift.homography is None:
+        return QualityVerdict("camera_moved", f"camera moved or view blocked: the frame does not match the reference "
+                              f"frame ({shift.matches} consistent feature matches, minimum {spec.min_matches}) "
+                              f"/ 摄像头移位", metrics)
+    if shift.shift_px is not None and shift.shift_px > spec.max_shift_px:
+        cm = f" (≈{shift.shift_cm:.1f} cm on the desk)" if shift.shift_cm is not None else ""
+        return QualityVerdict("camera_moved", f"camera moved: desk corners shifted {shift.shift_px:.1f} px{cm} since "
+                              f"calibration (maximum {spec.max_shift_px:g} px) / 摄像头移位", metrics)
+    # bring the frame onto the reference's pixels so that cells compare like with like
+    aligned = cv2.warpPerspective(gray, shift.homography, (gray.shape[1], gray.shape[0]),
+                                  flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP, borderMode=cv2.BORDER_REPLICATE)
+    largest, changed, visible = hidden_desk(reference, aligned)
+    metrics["hidden_share"] = round(largest, 3)
+    metrics["changed_share"] = round(changed, 3)
+    metrics["outline_visible"] = None if visible is None else round(visible, 3)
+    too_hidden = largest > spec.max_hidden_share
+    outline_gone = visible is not None and visible < spec.min_outline_visible
+    if too_hidden or outline_gone:
+        parts = [f"{largest:.0%} of the desk top hidden by something between camera and desk (limit {spec.max_hidden_share:.0%})"]
+        if visible is not None:
+            parts.append(f"{visible:.0%} of the desk outline visible (minimum {spec.min_outline_visible:.0%})")
+        return QualityVerdict("occluded", "desk hidden: " + ", ".join(parts) + " / 桌面被遮挡", metrics)
+    return QualityVerdict("ok", "", metrics)
+
+
+def size_mismatch(image: np.ndarray, camera) -> str | None:
+    """The reason a frame cannot use its camera's calibration, or None."""
+    h, w = image.shape[:2]
+    cw, ch = camera.image_size
+    if (w, h) != (cw, ch):
+        return (f"calibration no longer fits: image is {w}x{h} px but camera '{camera.camera_id}' was calibrated "
+                f"at {cw}x{ch} px; recalibrate / 标定与图像尺寸不符")
+    return None
+
+
+def describe_metrics(metrics: dict) -> str:
+    parts = []
+    for name, value in metrics.items():
+        if value is None or (isinstance(value, float) and math.isnan(value)):
+            continue
+        parts.append(f"{name} {value:g}" if isinstance(value, (int, float)) else f"{name} {value}")
+    return ", ".join(parts)

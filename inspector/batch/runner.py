@@ -1,0 +1,340 @@
+"""The overnight batch: site file -> snapshots -> worker processes -> history rows -> morning report.
+
+Resumable by construction: every snapshot has a key (camera, image sha256, origin "batch"); the
+parent commits one history row per snapshot as its result arrives, and a run skips every key the
+history already holds. Killed at any moment, a re-run inspects only what is missing, and the
+unique key means nothing is ever stored twice.
+
+`force` re-inspects everything and *replaces* each snapshot's row (delete and insert in one
+transaction), so the history keeps exactly one row per snapshot (the latest verdict) and a
+forced run that is killed leaves every snapshot with either its old or its new row, never both
+and never none. Rows with status "error" are retried on every run (a fixed calibration or a
+detections file that arrived late then takes effect); they fail again fast if the file is bad.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+import uuid
+from collections import deque
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta, timezone
+from datetime import time as dtime
+from multiprocessing import get_context
+from pathlib import Path
+
+from sqlalchemy import delete, select
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import Session
+
+from inspector.batch import worker
+from inspector.batch.discover import Snapshot, discover
+from inspector.batch.site import Site, SiteError, load_site
+from inspector.history import History, InspectionRow
+
+DATABASE_ENV = "DESK_INSPECTOR_DATABASE_URL"
+_IN_FLIGHT_PER_WORKER = 2  # enough to keep workers busy; little lost to a kill
+_MAX_ATTEMPTS = 2  # a snapshot in flight when a worker process died twice is recorded as an error
+
+
+@dataclass(frozen=True)
+class BatchSummary:
+    """What a run did, and what the morning report says about the night."""
+
+    site_id: str
+    run_id: str
+    out_dir: Path
+    database_url: str
+    report_html: Path
+    report_csv: Path
+    report_json: Path
+    snapshots: int  # selected for the night (found, in the time window, not duplicates)
+    inspected_now: int
+    already_done: int  # found in the history and skipped (resume)
+    compliant: int
+    with_violations: int
+    cannot_judge: int
+    occluded: int
+    camera_moved: int
+    errors: int  # snapshots that failed (corrupt, wrong size, ...)
+    problems: int  # files and folders that could not take part (unknown camera, unreadable folder, ...)
+    windows: int
+    windows_failing: int
+    elapsed_s: float
+    images_per_s: float  # snapshots inspected now / wall time of the inspection phase
+    failing_windows: tuple[str, ...] = field(default=())
+    # per worker process: (pid, models it loaded, snapshots it inspected): a model loads once per worker
+    worker_stats: tuple[tuple[int, int, int], ...] = field(default=())
+
+    @property
+    def exit_code(self) -> int:
+        """0 every judged snapshot compliant, 1 any violation (setup errors raise before this)."""
+        return 1 if self.with_violations else 0
+
+    @property
+    def could_not_inspect(self) -> int:
+        return self.cannot_judge + self.occluded + self.camera_moved + self.errors + self.problems
+
+    def line(self) -> str:
+        verdict = "FAIL" if self.with_violations else "PASS"
+        failing = f" ({', '.join(self.failing_windows[:5])}{', ...' if len(self.failing_windows) > 5 else ''})" \
+            if self.failing_windows else ""
+        return (
+            f"{verdict} {self.site_id}: {self.snapshots} snapshot(s) from {self.windows} window(s): "
+            f"{self.compliant} compliant, {self.with_violations} with violations, "
+            f"{self.could_not_inspect} could not be inspected; "
+            f"{self.windows_failing} window(s) failing{failing}; "
+            f"{self.inspected_now} inspected now, {self.already_done} already in history; "
+            f"{self.images_per_s:.1f} images/s; report {self.report_html}"
+        )
+
+
+def default_database_url(out_dir: Path, site: Site | None = None) -> str:
+    """--db, else the site file's `database`, else $DESK_INSPECTOR_DATABASE_URL, else out/history.db."""
+    if site is not None and site.database:
+        return site.database
+    return os.environ.get(DATABASE_ENV) or f"sqlite:///{(out_dir / 'history.db').resolve()}"
+
+
+def _moment(value: datetime | str | None, site: Site, option: str) -> datetime | None:
+    if value is None or isinstance(value, datetime):
+        moment = value
+    else:
+        try:
+            moment = datetime.fromisoformat(str(value))
+        except ValueError:
+            raise SiteError(f"not an ISO date or date-time: {value!r} (e.g. 2026-11-20 or 2026-11-20T20:00)", option) from None
+    if moment is not None and moment.tzinfo is None:
+        moment = moment.replace(tzinfo=site.tz)  # a time written without an offset is the site's local time
+    return moment
+
+
+def _time_window(site: Site, since, until, night) -> tuple[datetime | None, datetime | None]:
+    """[since, until) from the options; --night D is the site's night D (see day_starts_at_hour)."""
+    since, until = _moment(since, site, "--since"), _moment(until, site, "--until")
+    if night is not None:
+        if since is not None or until is not None:
+            raise SiteError("give either --night or --since/--until", "--night")
+        try:
+            day = night if isinstance(night, date) else date.fromisoformat(str(night))
+        except ValueError:
+            raise SiteError(f"not a date: {night!r} (YYYY-MM-DD)", "--night") from None
+        since = datetime.combine(day, dtime(hour=site.day_starts_at_hour), tzinfo=site.tz)
+        until = since + timedelta(days=1)
+    if since is not None and until is not None and until <= since:
+        raise SiteError("--until must be after --since", "--until")
+    return since, until
+
+
+def _output_stems(snapshots: list[Snapshot]) -> dict[str, str]:
+    """key -> output file stem: the file's own stem, made unique within its camera."""
+    stems: dict[str, str] = {}
+    used: set[tuple[str, str]] = set()
+    for snap in snapshots:
+        stem = snap.path.stem
+        if (snap.camera_id, stem) in used:
+            stem = f"{stem}-{snap.sha256[:8]}"
+        used.add((snap.camera_id, stem))
+        stems[snap.key] = stem
+    return stems
+
+
+def existing_rows(history: History, keys: list[str]) -> dict[str, bool]:
+    """key -> whether that snapshot's row is final (False: an error of the setup, to retry)."""
+    found: dict[str, bool] = {}
+    with Session(history.engine) as session:
+        for start in range(0, len(keys), 500):
+            chunk = keys[start:start + 500]
+            query = select(InspectionRow.key, InspectionRow.status, InspectionRow.message).where(InspectionRow.key.in_(chunk))
+            for key, status, message in session.execute(query):
+                found[key] = not (status == "error" and (message or "").endswith(worker.RETRY_MARK))
+    return found
+
+
+def store(history: History, fields: dict, replace: bool) -> None:
+    """One committed row per snapshot; `replace` swaps an old row for the new one atomically."""
+    fields = {**fields, "inspected_at": fields.get("inspected_at") or datetime.now(timezone.utc)}
+    if not replace:
+        history.add(**fields)
+        return
+    with Session(history.engine) as session, session.begin():
+        session.execute(delete(InspectionRow).where(InspectionRow.key == fields["key"]))
+        session.add(InspectionRow(**fields))
+
+
+def _progress(enabled: bool, total: int):
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+
+    return Progress(
+        TextColumn("[bold]inspecting[/]"), BarColumn(), MofNCompleteColumn(),
+        TextColumn("{task.fields[rate]} images/s"), TimeElapsedColumn(), TextColumn("left"), TimeRemainingColumn(),
+        console=Console(stderr=True), disable=not enabled, transient=False,
+    )
+
+
+def _pool(site: Site, out_dir: Path, workers: int, pictures: str) -> ProcessPoolExecutor:
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    threads = max(1, cores // workers)  # the cores shared out: no worker oversubscribes the machine
+    # inherited by the spawned workers before torch loads: OpenMP threads that spin while they wait
+    # make a model several times slower whenever anything else runs on the machine
+    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+    # spawn, not fork: a worker must not inherit the parent's database connection or progress thread
+    return ProcessPoolExecutor(max_workers=workers, mp_context=get_context("spawn"), initializer=worker.init_worker,
+                               initargs=(site, str(out_dir), pictures, threads))
+
+
+def run_batch(
+    site_path: str | Path,
+    out_dir: str | Path = "out/batch",
+    workers: int | None = None,
+    force: bool = False,
+    since: datetime | str | None = None,
+    until: datetime | str | None = None,
+    database_url: str | None = None,
+    progress: bool = True,
+    pictures: str = "changes",
+    night: date | str | None = None,
+) -> BatchSummary:
+    """Run the night's batch and write the morning report. Raises InspectorError (SiteError) on a
+    setup error, before any snapshot is inspected."""
+    from inspector.batch.report import write_report
+
+    if pictures not in worker.PICTURE_MODES:
+        raise SiteError(f"pictures must be one of {', '.join(worker.PICTURE_MODES)}", "--pictures")
+    if workers is not None and workers < 1:
+        raise SiteError("--workers must be at least 1", "--workers")
+    started = time.perf_counter()
+    site = load_site(site_path)
+    since, until = _time_window(site, since, until, night)
+    out_dir = Path(out_dir)
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise SiteError(f"cannot create the output folder ({error.strerror})", str(out_dir)) from None
+    url = database_url or default_database_url(out_dir, site)
+    try:
+        history = History(url)
+    except (SQLAlchemyError, OSError, ValueError) as error:
+        raise SiteError(f"cannot open the history database: {error}", url) from None
+    workers = workers or max(1, min(len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else 1, 8))
+    run_id = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ-") + uuid.uuid4().hex[:6]
+
+    found = discover(site, since, until)
+    snapshots = list(found.snapshots)
+    existing = existing_rows(history, [s.key for s in snapshots])
+    todo = [s for s in snapshots if force or not existing.get(s.key, False)]
+    inspect_started = time.perf_counter()
+    inspected, stats = 0, {}
+    if todo:
+        pool = _PoolHolder(lambda: _pool(site, out_dir, workers, pictures), workers)
+        try:
+            inspected, stats = _run(pool, todo, existing, history, run_id, _output_stems(snapshots), progress)
+        except BaseException:  # interrupted: rows already written stay; do not wait for the workers
+            pool.executor.shutdown(wait=False, cancel_futures=True)
+            raise
+        pool.close()
+    inspect_s = time.perf_counter() - inspect_started
+
+    paths = write_report(site, found, history, out_dir, run_id=run_id)
+    counts = paths.counts
+    return BatchSummary(
+        site_id=site.site_id, run_id=run_id, out_dir=out_dir, database_url=url,
+        report_html=paths.html, report_csv=paths.csv, report_json=paths.json,
+        snapshots=len(snapshots), inspected_now=inspected, already_done=len(snapshots) - len(todo),
+        compliant=counts["compliant"], with_violations=counts["violations"], cannot_judge=counts["cannot_judge"],
+        occluded=counts["occluded"], camera_moved=counts["camera_moved"], errors=counts["error"],
+        problems=len(found.problems) - counts["duplicates"], windows=counts["windows"],
+        windows_failing=counts["windows_failing"], failing_windows=tuple(counts["failing_windows"]),
+        elapsed_s=round(time.perf_counter() - started, 2),
+        images_per_s=round(inspected / inspect_s, 2) if inspected and inspect_s > 0 else 0.0,
+        worker_stats=tuple((pid, loads, n) for pid, (loads, n) in sorted(stats.items())),
+    )
+
+
+class _PoolHolder:
+    """The current worker pool; replaced by a fresh one if a worker process dies."""
+
+    def __init__(self, make, workers: int):
+        self.make = make
+        self.workers = workers
+        self.executor = make()
+
+    def started(self) -> None:
+        """Wait for every worker to be ready; a worker that cannot start is a setup error."""
+        warmups = [self.executor.submit(worker.warm_up) for _ in range(self.workers)]
+        try:
+            for future in warmups:
+                future.result()
+        except BrokenProcessPool:
+            raise SiteError("the worker processes could not start (their error is printed above): "
+                            "check the models and cameras of the site file", "--workers") from None
+
+    def replace(self) -> None:
+        self.executor.shutdown(wait=False, cancel_futures=True)
+        self.executor = self.make()
+
+    def close(self) -> None:
+        self.executor.shutdown(wait=True, cancel_futures=True)
+
+
+def _run(pool: _PoolHolder, todo: list[Snapshot], existing: dict[str, bool], history: History, run_id: str,
+         stems: dict[str, str], show_progress: bool) -> tuple[int, dict[int, tuple[int, int]]]:
+    """Feed the workers a few snapshots at a time; write each result's row the moment it arrives."""
+    pending = deque(todo)
+    attempts: dict[str, int] = {}
+    in_flight: dict[Future, Snapshot] = {}
+    done_count = 0
+    stats: dict[int, tuple[int, int]] = {}  # worker pid -> (models loaded, snapshots done)
+    limit = pool.workers * _IN_FLIGHT_PER_WORKER
+    with _progress(show_progress, len(todo)) as bar:
+        task_id = bar.add_task("inspect", total=len(todo), rate="-")
+        clock = time.perf_counter()
+        pool.started()
+        while pending or in_flight:
+            while pending and len(in_flight) < limit:
+                snap = pending.popleft()
+                task = worker.Task(snap.camera_id, str(snap.path), snap.sha256, snap.key, snap.captured_at, stems[snap.key])
+                in_flight[pool.executor.submit(worker.process, task)] = snap
+            finished, _ = wait(in_flight, return_when=FIRST_COMPLETED)
+            broken = False
+            for future in finished:
+                snap = in_flight.pop(future)
+                try:
+                    outcome = future.result()
+                except BrokenProcessPool:
+                    broken = True
+                    attempts[snap.key] = attempts.get(snap.key, 0) + 1
+                    if attempts[snap.key] < _MAX_ATTEMPTS:
+                        pending.appendleft(snap)
+                        continue
+                    outcome = _died(snap, "the worker process died while inspecting this file (out of memory or a crashing decoder)")
+                except Exception as error:  # noqa: BLE001 - e.g. a result that cannot be unpickled
+                    outcome = _died(snap, f"internal error ({type(error).__name__}: {error})" + worker.RETRY_MARK)
+                store(history, {**outcome.row_fields(), "origin": "batch", "run_id": run_id},
+                      replace=snap.key in existing)
+                done_count += 1
+                if outcome.worker_pid:
+                    stats[outcome.worker_pid] = (outcome.model_loads, stats.get(outcome.worker_pid, (0, 0))[1] + 1)
+                elapsed = time.perf_counter() - clock
+                bar.update(task_id, advance=1, rate=f"{done_count / elapsed:.1f}" if elapsed > 0 else "-")
+            if broken:
+                # a worker process died (out of memory, a crashing decoder): the pool is unusable;
+                # put the other in-flight snapshots back and carry on with a fresh pool
+                for snap in in_flight.values():
+                    attempts[snap.key] = attempts.get(snap.key, 0) + 1
+                    pending.appendleft(snap)
+                in_flight.clear()
+                pool.replace()
+    return done_count, stats
+
+
+def _died(snap: Snapshot, message: str) -> worker.Outcome:
+    return worker.Outcome(
+        key=snap.key, camera_id=snap.camera_id, image_name=str(snap.path), image_sha256=snap.sha256,
+        captured_at=snap.captured_at, status="error", compliant=None, score=None, violation_count=0,
+        message=message, report_json=None, annotated_path=None, desk_map_path=None,
+    )
