@@ -47,6 +47,7 @@ def inspect_command(
     standard: Annotated[Path, typer.Option("--standard", "-s", help="Standard file (rules YAML).")],
     detections: Annotated[Optional[Path], typer.Option(help="Detections JSON for one image, or a folder of <image stem>.json, used instead of the detector.")] = None,
     model: Annotated[Optional[str], typer.Option(help="Registry model name, card or weights path (default: the bundled model).")] = None,
+    backend: Annotated[str, typer.Option(help="Detector backend: auto (the card's default), onnx or torch.")] = "auto",
     out: Annotated[Path, typer.Option("--out", "-o", help="Output folder for reports and pictures.")] = Path("out"),
     pictures: Annotated[bool, typer.Option(help="Write the annotated photo and the desk map.")] = True,
     as_json: Annotated[bool, typer.Option("--json", help="Print each report JSON instead of the verdict lines.")] = False,
@@ -66,7 +67,7 @@ def inspect_command(
         if detections is None:
             from models.registry import DEFAULT_MODEL, load_detector
 
-            detector = load_detector(model or DEFAULT_MODEL, extra_ids=set(std.permitted_classes))
+            detector = load_detector(model or DEFAULT_MODEL, extra_ids=set(std.permitted_classes), backend=backend)
     except InspectorError as error:
         raise fail(error)
     files = collect_images(images)

@@ -13,6 +13,8 @@ import yaml
 
 from calibration.camera import CameraFile, fit_camera, save_camera
 
+from ..calibration.conftest import look_at
+
 ZONES = {  # the front-counter standard's layout for a 160 x 80 cm desk
     "monitor": [[95, 40], [155, 40], [155, 75], [95, 75]],
     "document_camera": [[5, 35], [40, 35], [40, 75], [5, 75]],
@@ -20,20 +22,6 @@ ZONES = {  # the front-counter standard's layout for a 160 x 80 cm desk
     "pass_through": [[60, 0], [95, 0], [95, 25], [60, 25]],
 }
 DESK_CM = (160.0, 80.0)
-
-
-def look_at(position_cm, target_cm, focal_px, image_size):
-    position, target = np.asarray(position_cm, float), np.asarray(target_cm, float)
-    forward = (target - position) / np.linalg.norm(target - position)
-    right = np.cross(forward, [0.0, 0.0, 1.0])
-    right /= np.linalg.norm(right)
-    if right[0] < 0:
-        right = -right
-    down = np.cross(forward, right)
-    R = np.stack([right, down, forward])
-    rvec, _ = cv2.Rodrigues(R)
-    K = np.array([[focal_px, 0, image_size[0] / 2], [0, focal_px, image_size[1] / 2], [0, 0, 1.0]])
-    return K, rvec.ravel(), -R @ position
 
 
 @dataclass(frozen=True)
