@@ -49,6 +49,8 @@ _BORDER_PX = 2.0  # a box side this close to the image border is treated as cut 
 _GOOD_FIT_COST = 2.0  # least-squares cost below which the unturned solid explains the box
 _TURN_CANDIDATES_DEG = (-60.0, -30.0, 30.0, 60.0, 90.0)
 _YAW_PRIOR_DEG = 30.0
+# millimetre-level answers need no more: the default 1e-8 costs many more projections per item
+_SOLVER_TOL = 1e-5
 
 PriorLookup = Callable[[str], tuple[float, float, float]]  # class -> (width, depth, height) cm
 
@@ -156,7 +158,8 @@ def place_detection(
     scales = [10, 10, 0.1, 0.1, 0.1]
 
     def solve(angle_deg: float):
-        return least_squares(residuals, start, args=(angle_deg,), method="trf", loss="soft_l1", x_scale=scales)
+        return least_squares(residuals, start, args=(angle_deg,), method="trf", loss="soft_l1", x_scale=scales,
+                             xtol=_SOLVER_TOL, ftol=_SOLVER_TOL)
 
     # Orientation: from the polygon when there is one. From a box alone, an elongated item
     # turned on the desk (a pen lying front-to-back) fits no unturned solid; then the turn that
@@ -180,7 +183,8 @@ def place_detection(
                     angle_deg, solution, best_total = candidate, trial, with_prior(candidate, trial)
             refined = least_squares(
                 lambda p: np.append(residuals(p[:5], p[5]), fold_angle_deg(p[5]) / _YAW_PRIOR_DEG),
-                np.append(solution.x, angle_deg), method="trf", loss="soft_l1", x_scale=scales + [10])
+                np.append(solution.x, angle_deg), method="trf", loss="soft_l1", x_scale=scales + [10],
+                xtol=_SOLVER_TOL, ftol=_SOLVER_TOL)
             if refined.cost < best_total:  # its cost already holds the turn prior
                 angle_deg, solution = float(refined.x[5]), refined
     width, depth, height = sizes(solution.x)
