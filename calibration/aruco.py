@@ -48,14 +48,13 @@ def _dictionary(name: str):
 
 
 def load_marker_layout(path: str | Path) -> MarkerLayout:
-    from calibration.camera import read_structured_file
+    from calibration.camera import format_validation_error, read_structured_file
 
     data = read_structured_file(Path(path), CalibrationError)
     try:
         return MarkerLayout.model_validate(data)
     except ValidationError as error:
-        first = error.errors()[0]
-        raise CalibrationError(f"{'.'.join(map(str, first['loc']))}: {first['msg']}", str(path)) from None
+        raise CalibrationError(format_validation_error(error), str(path)) from None
 
 
 def detect_markers(image_bgr: np.ndarray, dictionary: str = "DICT_4X4_50") -> dict[int, np.ndarray]:

@@ -329,7 +329,7 @@ def _undistort_with(lens: Intrinsics | None, image_px: np.ndarray) -> np.ndarray
 
 
 # -- files --------------------------------------------------------------------------------------
-def _format_validation_error(error: ValidationError) -> str:
+def format_validation_error(error: ValidationError) -> str:
     parts = []
     for item in error.errors():
         where = ".".join(str(p) for p in item["loc"]) or "(top level)"
@@ -358,7 +358,7 @@ def parse_camera(data: dict, source: str = "<camera>") -> Camera:
     try:
         spec = CameraFile.model_validate(data)
     except ValidationError as error:
-        raise CalibrationError(_format_validation_error(error), source) from None
+        raise CalibrationError(format_validation_error(error), source) from None
     if spec.fit is not None:
         return Camera(spec, source)
     return fit_camera(spec, source)

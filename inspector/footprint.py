@@ -63,9 +63,14 @@ def base_outline(class_name: str, width_cm: float, depth_cm: float, angle_deg: f
     else:
         hw, hd = width_cm / 2, depth_cm / 2
         outline = np.array([[-hw, -hd], [hw, -hd], [hw, hd], [-hw, hd]])
+    return _rotated(outline, angle_deg)
+
+
+def _rotated(points: np.ndarray, angle_deg: float) -> np.ndarray:
+    """Points turned counter-clockwise about the origin, as seen from above."""
     a = math.radians(angle_deg)
     rotation = np.array([[math.cos(a), -math.sin(a)], [math.sin(a), math.cos(a)]])
-    return outline @ rotation.T
+    return points @ rotation.T
 
 
 def solid_image_box(
@@ -80,10 +85,7 @@ def solid_image_box(
         top_xy = bottom_xy
     else:
         local = np.array([[x0, y0], [x1, y0], [x1, y1], [x0, y1]]) - 0.5
-        local *= [width, depth]
-        a = math.radians(angle_deg)
-        rotation = np.array([[math.cos(a), -math.sin(a)], [math.sin(a), math.cos(a)]])
-        top_xy = local @ rotation.T + center
+        top_xy = _rotated(local * [width, depth], angle_deg) + center
     bottom = np.hstack([bottom_xy, np.zeros((len(bottom_xy), 1))])
     top = np.hstack([top_xy, np.full((len(top_xy), 1), height)])
     px = camera.project(np.vstack([bottom, top]))

@@ -18,9 +18,9 @@ import numpy as np  # noqa: E402
 import yaml  # noqa: E402
 
 from inspector.errors import ModelError  # noqa: E402
+from inspector.frames import IMAGE_SUFFIXES  # noqa: E402
 from models.registry import REGISTRY_DIR, ModelCard, read_card, resolve_card, sha256_of, write_card  # noqa: E402
 
-IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".webp")
 
 
 def _offline_ultralytics():
