@@ -73,6 +73,7 @@ def measure(scenes_per_view: int, seed: int, standard_path: str, known_intrinsic
                 rows.append({
                     "view": view, "side": "customer" if camera_spec.center_cm[1] < desk.depth_cm / 2 else "staff",
                     "class": truth.class_name, "height_cm": truth.height_cm, "yaw_deg": truth.yaw_deg,
+                    "front_margin_cm": truth.front_margin_cm,
                     "error_cm": item.footprint_cm.bounds[1] - truth.front_margin_cm,
                     "naive_error_cm": naive_front - truth.front_margin_cm,
                 })

@@ -255,6 +255,19 @@ class Camera:
         px = (cam / cam[:, 2:3]) @ self._pose_K.T
         return self.distort_px(px[:, :2])
 
+    def project_points(self, points_cm3) -> tuple[np.ndarray, np.ndarray]:
+        """Like `project`, without raising: (pixels (N, 2), in front of the camera (N,)). Points
+        behind the camera get finite but meaningless pixels; callers check the mask (solvers that
+        try many guesses at once)."""
+        if not self.has_pose:
+            raise CalibrationError("camera pose is unknown: cannot project points above the desk", self.source)
+        pts = np.asarray(points_cm3, dtype=np.float64).reshape(-1, 3)
+        cam = pts @ self._R.T + self._t
+        in_front = cam[:, 2] > 1e-6
+        depth = np.where(in_front, cam[:, 2], 1.0)
+        px = (cam[:, :2] / depth[:, None]) @ self._pose_K[:2, :2].T + self._pose_K[:2, 2]
+        return self.distort_px(px), in_front
+
     def with_layout(self, zones: dict[str, list[Point]]) -> "Camera":
         return Camera(self.spec.model_copy(update={"layout": Layout(zones=zones)}), self.source)
 

@@ -271,6 +271,7 @@ def train_command(
     runs: Annotated[Path, typer.Option(help="Folder for training runs and checkpoints.")] = Path("runs"),
     version: Annotated[str, typer.Option(help="Version written to the card.")] = "0.1.0",
     device: Annotated[str, typer.Option(help="cpu, or a CUDA device index such as 0.")] = "cpu",
+    hours: Annotated[Optional[float], typer.Option(help="Time budget: train for this many hours (the epoch count and learning-rate schedule are fitted to it after the first epoch).", min=0.05)] = None,
 ) -> None:
     """Train (CPU is fine) or fine-tune a detector; writes weights + card into the model registry."""
     from models.training import train
@@ -281,7 +282,7 @@ def train_command(
         if not resume and not data.is_file():
             raise fail(f"{data}: dataset yaml not found (give data.yaml or a folder holding one)")
         card = train(data=data, name=name, base=base, imgsz=imgsz, epochs=epochs, batch=batch, seed=seed,
-                     resume=resume, runs_dir=runs, version=version, device=device)
+                     resume=resume, runs_dir=runs, version=version, device=device, hours=hours)
     except InspectorError as error:
         raise fail(error)
     console.print(f"model registered: {card}")

@@ -1,94 +1,194 @@
 """Detections (image px) -> desk-plane items (cm).
 
-Method: fit a class-prior solid to the image box.
+Method: fit a class-typical solid to the image box.
 A box's top edge is not on the desk, so projecting the whole box onto the desk plane makes a
 tall item seen obliquely reach tens of cm too far. Instead each item is modelled as an upright
-solid (a cuboid, or a cylinder for round classes) with the class's nominal footprint and height
-from the standard, standing on the desk at an unknown position (x, y) and with unknown size
-factors (footprint scale, height scale). We project that solid through the calibrated camera
-(pose + lens) and solve, by robust non-linear least squares, for the position and sizes whose
-projected image box matches the detected box; weak log-normal priors keep the sizes near the
-class's nominal ones when the view cannot tell them apart (near-overhead views cannot see height).
-Box sides touching the image border are left out (the item is cut off there).
+solid of its class's typical shape (`SOLIDS`: a keyboard is a wedge, a desk phone a sloped body
+with the handset along one side, a name plate a tent or a leaning panel, a mug a cylinder with a
+handle...) with the class's nominal footprint and height from the standard, standing on the desk
+at an unknown position (x, y), with unknown size factors and a small unknown turn. We project
+that solid through the calibrated camera (pose + lens) and solve, by robust non-linear least
+squares, for the position, sizes and turn whose projected image box matches the detected box;
+weak log-normal priors keep the sizes near the class's nominal ones when the view cannot tell
+them apart (near-overhead views cannot see height), and a robust turn prior keeps items square
+unless the box shows otherwise. Where a class has several typical shapes, the one that explains
+the box best is kept. Box sides touching the image border are left out (the item is cut off there).
 
 This uses every side of the box and the camera pose, works for overhead and oblique views alike,
 and degrades gracefully to the class prior; a polygon (segmentation) gives the orientation.
+All of an image's fits are solved together (one vectorised Levenberg-Marquardt), which keeps
+placement at a few milliseconds per image.
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
-from scipy.optimize import least_squares
-from shapely.geometry import Polygon
+from shapely.geometry import MultiPoint, Polygon
 
 from calibration.camera import Camera
 from inspector.errors import DetectionsError
 from inspector.records import DeskItem, Detection
 
-# classes whose plan view is round; their solid is a cylinder
-ROUND_CLASSES = frozenset({"cup", "bottle"})
-_CIRCLE_SEGMENTS = 24
 _SIZE_PRIOR_SIGMA = 0.15  # log-scale std of real sizes around the standard's nominal size
 # ...except heights that vary by nature: a stack of brochures is one leaflet or thirty
 _HEIGHT_PRIOR_SIGMA = {"brochure": 0.6}
-
-# Where the top of an item lies within its footprint, as fractions (x0, x1, y0, y1) of the width
-# (left to right) and depth (customer side to staff side). Most items are boxes (the whole
-# footprint); some are not, and the top is what the far side of an oblique image box shows:
-# a tent name plate has a ridge, a monitor a thin panel, a document camera a head on an arm.
-TOP_FACE: dict[str, tuple[float, float, float, float]] = {
-    "name_plate": (0.0, 1.0, 0.45, 0.55),
-    "monitor": (0.0, 1.0, 0.30, 0.45),
-    "document_camera": (0.35, 0.65, 0.45, 1.0),
-    "mouse": (0.25, 0.75, 0.3, 0.7),
-}
+_CIRCLE_SEGMENTS = 24
 _BORDER_PX = 2.0  # a box side this close to the image border is treated as cut off
-_GOOD_FIT_COST = 2.0  # least-squares cost below which the unturned solid explains the box
-_TURN_CANDIDATES_DEG = (-60.0, -30.0, 30.0, 60.0, 90.0)
-_YAW_PRIOR_DEG = 30.0
-# millimetre-level answers need no more: the default 1e-8 costs many more projections per item
-_SOLVER_TOL = 1e-5
+_GOOD_FIT_COST = 2.0  # cost below which the unturned solid explains the box
+_TURN_CANDIDATES_DEG = (-60.0, -30.0, -15.0, 15.0, 30.0, 60.0, 90.0)
+_TURN_COST_CAP = 1.5
+_YAW_PRIOR_DEG = 5.0  # (robust: linear beyond it) most items are kept square within a few degrees, some are not
+# Solver: Levenberg-Marquardt on all of an image's fits at once (numpy, forward differences).
+# Unknowns per fit: x, y (cm), log width, log height and log depth factors, turn (deg).
+_PARAM_SCALE = np.array([10.0, 10.0, 0.1, 0.1, 0.1, 10.0])
+_DIFF_STEP = np.array([1e-3, 1e-3, 1e-5, 1e-5, 1e-5, 1e-3])
+_MAX_ITERATIONS = 60
+# millimetre-level answers need no more
+_STEP_TOL = 1e-5
+_COST_TOL = 1e-5
+_BEHIND_CAMERA_RESIDUAL = 1e3  # a guess that puts the solid behind the camera: push the solver away
 
 PriorLookup = Callable[[str], tuple[float, float, float]]  # class -> (width, depth, height) cm
 
 
-def base_outline(class_name: str, width_cm: float, depth_cm: float, angle_deg: float = 0.0) -> np.ndarray:
-    """Plan-view outline of the solid, centred on the origin, (N, 2) cm."""
-    if class_name in ROUND_CLASSES:
-        t = np.linspace(0, 2 * math.pi, _CIRCLE_SEGMENTS, endpoint=False)
-        outline = np.stack([np.cos(t) * width_cm / 2, np.sin(t) * depth_cm / 2], axis=1)
-    else:
-        hw, hd = width_cm / 2, depth_cm / 2
-        outline = np.array([[-hw, -hd], [hw, -hd], [hw, hd], [-hw, hd]])
-    return _rotated(outline, angle_deg)
+# -- solids --------------------------------------------------------------------------------------
+@dataclass(frozen=True, eq=False)
+class Solid:
+    """The shape of a typical item of a class, in its own unit frame: x and y in [-0.5, 0.5] of the
+    width (left to right) and depth (customer side to staff side), z in [0, 1] of the height.
+    Only the points that can bound its image matter: the corners and rims of its convex hull.
+    `round` ties depth to width (a cup stays round when it is rescaled)."""
+
+    name: str
+    points: np.ndarray  # (K, 3)
+    round: bool = False
+
+    @cached_property
+    def outline(self) -> np.ndarray:
+        """Plan view (M, 2), counter-clockwise: the convex hull of the points seen from above."""
+        hull = MultiPoint(self.points[:, :2]).convex_hull
+        coords = np.asarray(hull.exterior.coords)[:-1]
+        area = np.sum(coords[:, 0] * np.roll(coords[:, 1], -1) - np.roll(coords[:, 0], -1) * coords[:, 1])
+        return coords if area > 0 else coords[::-1]
 
 
-def _rotated(points: np.ndarray, angle_deg: float) -> np.ndarray:
-    """Points turned counter-clockwise about the origin, as seen from above."""
-    a = math.radians(angle_deg)
-    rotation = np.array([[math.cos(a), -math.sin(a)], [math.sin(a), math.cos(a)]])
-    return points @ rotation.T
+def _rect(x0: float, x1: float, y0: float, y1: float, z: float) -> np.ndarray:
+    return np.array([[x0, y0, z], [x1, y0, z], [x1, y1, z], [x0, y1, z]])
+
+
+def _ring(rx: float, ry: float, z: float, cx: float = 0.0, cy: float = 0.0, n: int = _CIRCLE_SEGMENTS) -> np.ndarray:
+    t = np.linspace(0, 2 * math.pi, n, endpoint=False)
+    return np.stack([cx + rx * np.cos(t), cy + ry * np.sin(t), np.full(n, z)], axis=1)
+
+
+def _mirrored(solid: Solid, name: str) -> Solid:
+    """The same item turned half round (a handset on the other side, a plate leaning the other way)."""
+    return Solid(name, solid.points * [-1.0, -1.0, 1.0], solid.round)
+
+
+def _solid(name: str, *parts: np.ndarray, round: bool = False) -> Solid:
+    return Solid(name, np.vstack(parts), round)
+
+
+_CUBOID = _solid("cuboid", _rect(-0.5, 0.5, -0.5, 0.5, 0.0), _rect(-0.5, 0.5, -0.5, 0.5, 1.0))
+_CYLINDER = _solid("cylinder", _ring(0.5, 0.5, 0.0), _ring(0.5, 0.5, 1.0), round=True)
+# A mug: body 1/1.28 of the width across, the handle at one side, at 25-72% of the height.
+_MUG_BODY = 0.5 / 1.28
+_MUG = _solid("mug", _ring(0.9 * _MUG_BODY, 0.9 * _MUG_BODY, 0.0, cx=-0.5 + _MUG_BODY),
+              _ring(_MUG_BODY, _MUG_BODY, 1.0, cx=-0.5 + _MUG_BODY),
+              _rect(-0.5 + 1.85 * _MUG_BODY, 0.5, -0.05, 0.05, 0.25), _rect(-0.5 + 1.85 * _MUG_BODY, 0.5, -0.05, 0.05, 0.72),
+              round=True)
+# Keyboards rise toward the far (customer) side; desk phones have a sloped keypad and the handset
+# lying along one side; tent name plates have a ridge down the middle, acrylic stands a panel
+# leaning back; a mouse is a rounded hump toward the palm; monitors and document cameras are a
+# low base with a panel / a head on an arm.
+_KEYBOARD = _solid("wedge", _rect(-0.5, 0.5, -0.5, 0.5, 0.0), _rect(-0.5, 0.5, -0.5, -0.5, 1.0),
+                   _rect(-0.5, 0.5, 0.5, 0.5, 0.55))
+_TELEPHONE = _solid("desk phone", _rect(-0.5, 0.5, -0.5, 0.5, 0.0), _rect(-0.5, 0.5, -0.5, -0.5, 0.7),
+                    _rect(-0.5, 0.5, 0.5, 0.5, 0.35), _rect(-0.5, -0.2, -0.5, -0.24, 1.0),
+                    _rect(-0.5, -0.2, 0.24, 0.5, 0.95))
+_TENT = _solid("tent", _rect(-0.5, 0.5, -0.5, 0.5, 0.0), _rect(-0.5, 0.5, 0.0, 0.0, 1.0))
+_LEANING = _solid("leaning panel", _rect(-0.5, 0.5, -0.5, 0.5, 0.0), _rect(-0.5, 0.5, -0.5, 0.5, 0.05),
+                  _rect(-0.5, 0.5, 0.37, 0.5, 1.0))
+_MOUSE = _solid("hump", _ring(0.5, 0.5, 0.0), _ring(0.485, 0.485, 0.45), _ring(0.24, 0.24, 1.0, cy=0.1))
+_MONITOR = _solid("panel on a stand", _rect(-0.2, 0.2, -0.5, 0.5, 0.0), _rect(-0.2, 0.2, -0.5, 0.5, 0.03),
+                  _rect(-0.5, 0.5, -0.15, -0.05, 0.19), _rect(-0.5, 0.5, -0.15, -0.05, 1.0))
+_DOCUMENT_CAMERA = _solid("base, arm and head", _rect(-0.5, 0.5, -0.5, 0.5, 0.0), _rect(-0.5, 0.5, -0.5, 0.5, 0.05),
+                          _rect(-0.15, 0.15, -0.48, 0.47, 1.0))
+_BAG = _solid("bag with handles", _rect(-0.5, 0.5, -0.5, 0.5, 0.0), _rect(-0.43, 0.43, -0.43, 0.43, 0.72),
+              _rect(-0.25, 0.25, -0.12, 0.12, 1.0))
+_PACKET = _solid("packet", _rect(-0.5, 0.5, -0.5, 0.5, 0.0), _rect(-0.425, 0.425, -0.425, 0.425, 1.0))
+_BUN = _solid("bun", _ring(0.425, 0.425, 0.0), _ring(0.5, 0.5, 0.35), _ring(0.375, 0.375, 0.75), _ring(0.15, 0.15, 1.0))
+
+# Alternatives per class, the most typical first; the one that explains the box best is taken.
+SOLIDS: dict[str, tuple[Solid, ...]] = {
+    "cup": (_CYLINDER, _MUG, _mirrored(_MUG, "mug, handle left")),
+    "bottle": (_CYLINDER,),
+    "ink_pad": (_CUBOID, _CYLINDER),
+    "keyboard": (_KEYBOARD,),
+    "telephone": (_TELEPHONE, _mirrored(_TELEPHONE, "desk phone, handset right")),
+    "name_plate": (_TENT, _LEANING, _mirrored(_LEANING, "panel leaning forward")),
+    "mouse": (_MOUSE,),
+    "monitor": (_MONITOR,),
+    "document_camera": (_DOCUMENT_CAMERA,),
+    "bag": (_BAG,),
+    "food": (_PACKET, _CUBOID, _BUN),
+}
+
+
+def solids_for(class_name: str) -> tuple[Solid, ...]:
+    return SOLIDS.get(class_name, (_CUBOID,))
+
+
+def _rotated(points: np.ndarray, angle_deg) -> np.ndarray:
+    """Points turned counter-clockwise about the origin, as seen from above (angle per leading row)."""
+    a = np.radians(angle_deg)
+    cos, sin = np.cos(a), np.sin(a)
+    x, y = points[..., 0], points[..., 1]
+    if np.ndim(a):
+        cos, sin = cos[..., None], sin[..., None]
+    return np.stack([x * cos - y * sin, x * sin + y * cos], axis=-1)
+
+
+def base_outline(class_name: str, width_cm: float, depth_cm: float, angle_deg: float = 0.0,
+                 solid: Solid | None = None) -> np.ndarray:
+    """Plan-view outline of the class's (or the given) solid, centred on the origin, (N, 2) cm."""
+    solid = solid or solids_for(class_name)[0]
+    return _rotated(solid.outline * [width_cm, depth_cm], angle_deg)
+
+
+def _solid_points(points: np.ndarray, params: np.ndarray, nominal: np.ndarray, round_: np.ndarray) -> np.ndarray:
+    """(S, K, 3) desk-frame points of S solids: unit points (S, K, 3), params (S, 6), nominal (S, 3) w, d, h."""
+    log_depth = np.where(round_, params[:, 2], params[:, 4])
+    scale = nominal * np.exp(np.stack([params[:, 2], log_depth, params[:, 3]], axis=1))
+    local = points * scale[:, None, :]
+    xy = _rotated(local[..., :2], params[:, 5]) + params[:, None, :2]
+    return np.concatenate([xy, local[..., 2:]], axis=-1)
+
+
+def _image_boxes(camera: Camera, points: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Image boxes (S, 4) of (S, K, 3) point sets, and whether each lies wholly in front of the camera."""
+    px, in_front = camera.project_points(points.reshape(-1, 3))
+    px = px.reshape(points.shape[0], points.shape[1], 2)
+    boxes = np.concatenate([px.min(axis=1), px.max(axis=1)], axis=1)[:, [0, 1, 2, 3]]
+    return boxes, in_front.reshape(points.shape[0], -1).all(axis=1)
 
 
 def solid_image_box(
-    camera: Camera, class_name: str, center_cm, size_cm: tuple[float, float, float], angle_deg: float
+    camera: Camera, class_name: str, center_cm, size_cm: tuple[float, float, float], angle_deg: float,
+    solid: Solid | None = None,
 ) -> np.ndarray:
     """Image box [x1, y1, x2, y2] of the upright solid, as the camera sees it."""
+    solid = solid or solids_for(class_name)[0]
     width, depth, height = size_cm
-    center = np.asarray(center_cm, dtype=float)[None, :]
-    bottom_xy = base_outline(class_name, width, depth, angle_deg) + center
-    x0, x1, y0, y1 = TOP_FACE.get(class_name, (0.0, 1.0, 0.0, 1.0))
-    if (x0, x1, y0, y1) == (0.0, 1.0, 0.0, 1.0):
-        top_xy = bottom_xy
-    else:
-        local = np.array([[x0, y0], [x1, y0], [x1, y1], [x0, y1]]) - 0.5
-        top_xy = _rotated(local * [width, depth], angle_deg) + center
-    bottom = np.hstack([bottom_xy, np.zeros((len(bottom_xy), 1))])
-    top = np.hstack([top_xy, np.full((len(top_xy), 1), height)])
-    px = camera.project(np.vstack([bottom, top]))
+    points = solid.points * [width, depth, height]
+    xy = _rotated(points[:, :2], angle_deg) + np.asarray(center_cm, dtype=float)
+    px = camera.project(np.hstack([xy, points[:, 2:]]))
     return np.array([px[:, 0].min(), px[:, 1].min(), px[:, 0].max(), px[:, 1].max()])
 
 
@@ -111,87 +211,202 @@ def orientation_from_polygon(camera: Camera, polygon_px, height_cm: float) -> fl
     return fold_angle_deg(math.degrees(math.atan2(edge[1], edge[0])))
 
 
+def _fold(angles_deg: np.ndarray) -> np.ndarray:
+    folded = (angles_deg + 45.0) % 90.0 - 45.0
+    return np.where(folded == -45.0, 45.0, folded)
+
+
 def fold_angle_deg(angle_deg: float) -> float:
     """A rectangle looks the same every 90 deg: fold any angle into (-45, 45]."""
     folded = (angle_deg + 45.0) % 90.0 - 45.0
     return 45.0 if folded == -45.0 else folded
 
 
-def place_detection(
-    camera: Camera, detection: Detection, prior_cm: tuple[float, float, float], item_id: int
-) -> DeskItem:
-    width0, depth0, height0 = prior_cm
+@dataclass(frozen=True)
+class _Fits:
+    """A batch of solid fits, one row each: which detection, which solid, and its fixed data."""
+
+    detection: np.ndarray  # (S,) index into the detections
+    solids: tuple[Solid, ...]
+    points: np.ndarray  # (S, K, 3) unit points, padded by repeating a point (no effect on a box)
+    round: np.ndarray  # (S,)
+    nominal: np.ndarray  # (S, 3) width, depth, height cm
+    detected: np.ndarray  # (S, 4) px
+    usable: np.ndarray  # (S, 4) box sides not cut by the image border
+    sigma_px: np.ndarray  # (S,)
+    size_sigma: np.ndarray  # (S, 3) log width, height, depth
+    free: np.ndarray  # (S, 6) unknowns being solved (the others stay as started)
+
+    @staticmethod
+    def build(rows: list[tuple[int, Solid, bool]], data: "_DetectionData") -> "_Fits":
+        """rows: (detection index, solid, turn free)."""
+        k_max = max(len(solid.points) for _, solid, _ in rows)
+        points = np.stack([np.vstack([solid.points, np.repeat(solid.points[-1:], k_max - len(solid.points), axis=0)])
+                           for _, solid, _ in rows])
+        index = np.array([i for i, _, _ in rows])
+        round_ = np.array([solid.round for _, solid, _ in rows])
+        free = np.ones((len(rows), 6), dtype=bool)
+        free[:, 4] = ~round_  # a round solid's depth follows its width
+        free[:, 5] = [turn for _, _, turn in rows]
+        return _Fits(index, tuple(solid for _, solid, _ in rows), points, round_, data.nominal[index],
+                     data.detected[index], data.usable[index], data.sigma_px[index], data.size_sigma[index], free)
+
+    def residuals(self, camera: Camera, params: np.ndarray, rows: np.ndarray | None = None) -> np.ndarray:
+        """(N, 8): 4 box sides in units of the box noise, 3 size priors, 1 turn prior (0 when fixed)."""
+        rows = np.arange(len(params)) if rows is None else rows
+        boxes, in_front = _image_boxes(camera, _solid_points(self.points[rows], params, self.nominal[rows], self.round[rows]))
+        image_terms = np.where(self.usable[rows], (boxes - self.detected[rows]) / self.sigma_px[rows, None], 0.0)
+        image_terms[~in_front] = _BEHIND_CAMERA_RESIDUAL
+        size_terms = params[:, 2:5] / self.size_sigma[rows]
+        size_terms[:, 2] = np.where(self.round[rows], 0.0, size_terms[:, 2])
+        turn_terms = np.where(self.free[rows, 5], _turn_residual(params[:, 5]), 0.0)
+        return np.concatenate([image_terms, size_terms, turn_terms[:, None]], axis=1)
+
+
+def _turn_residual(angles_deg: np.ndarray) -> np.ndarray:
+    """Turn prior as a residual: most items are kept square within a few degrees (soft-L1 with a
+    scale of _YAW_PRIOR_DEG), and some are put down at any angle (the cost stops growing at
+    _TURN_COST_CAP, so a box that clearly shows a turn gets it)."""
+    r = _fold(angles_deg) / _YAW_PRIOR_DEG
+    capped = np.minimum(np.sqrt(1.0 + r**2) - 1.0, _TURN_COST_CAP)
+    return np.sign(r) * np.sqrt((capped + 1.0) ** 2 - 1.0)
+
+
+def _cost(residuals: np.ndarray) -> np.ndarray:
+    """Robust (soft L1) cost per fit: quadratic for small residuals, linear for outlying box sides."""
+    return np.sum(np.sqrt(1.0 + residuals**2) - 1.0, axis=1)
+
+
+def _solve(camera: Camera, fits: _Fits, start: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Levenberg-Marquardt with robust reweighting, on every fit at once. Returns (params, cost).
+
+    One projection call per iteration serves all fits and the finite differences of their Jacobians,
+    which is what makes an image's placement take milliseconds instead of a solver call per item."""
+    n, p = start.shape
+    params = start.copy()
+    residuals = fits.residuals(camera, params)
+    cost = _cost(residuals)
+    damping = np.full(n, 1e-3)
+    active = np.ones(n, dtype=bool)
+    eye = np.eye(p)
+    for _ in range(_MAX_ITERATIONS):
+        rows = np.flatnonzero(active)
+        if len(rows) == 0:
+            break
+        m = len(rows)
+        shifted = (params[rows, None, :] + eye * _DIFF_STEP).reshape(-1, p)
+        shifted_res = fits.residuals(camera, shifted, np.repeat(rows, p)).reshape(m, p, -1)
+        jacobian = (shifted_res - residuals[rows, None, :]) / _DIFF_STEP[None, :, None]  # (m, p, r)
+        jacobian[~fits.free[rows]] = 0.0
+        weight = 1.0 / np.sqrt(1.0 + residuals[rows] ** 2)  # soft-L1 reweighting
+        normal = np.einsum("mpr,mr,mqr->mpq", jacobian, weight, jacobian)
+        gradient = np.einsum("mpr,mr,mr->mp", jacobian, weight, residuals[rows])
+        diagonal = np.einsum("mpp->mp", normal)
+        normal = normal + (damping[rows, None] * np.maximum(diagonal, 1e-9))[:, :, None] * eye
+        frozen = ~fits.free[rows]
+        normal[frozen] = 0.0
+        normal.transpose(0, 2, 1)[frozen] = 0.0
+        normal[frozen[:, :, None] & eye.astype(bool)[None]] = 1.0
+        gradient[frozen] = 0.0
+        step = -np.linalg.solve(normal, gradient[:, :, None])[:, :, 0]
+        trial = params[rows] + step
+        trial_res = fits.residuals(camera, trial, rows)
+        trial_cost = _cost(trial_res)
+        better = trial_cost < cost[rows]
+        settled = better & (cost[rows] - trial_cost <= _COST_TOL * cost[rows])
+        accepted = rows[better]
+        params[accepted], residuals[accepted], cost[accepted] = trial[better], trial_res[better], trial_cost[better]
+        damping[rows] = np.where(better, np.maximum(damping[rows] / 3.0, 1e-7), damping[rows] * 4.0)
+        small_step = np.max(np.abs(step) / _PARAM_SCALE, axis=1) < _STEP_TOL
+        active[rows] = ~(small_step | settled | (damping[rows] > 1e6))
+    return params, cost
+
+
+@dataclass(frozen=True)
+class _DetectionData:
+    nominal: np.ndarray  # (N, 3)
+    detected: np.ndarray  # (N, 4)
+    usable: np.ndarray  # (N, 4)
+    sigma_px: np.ndarray  # (N,)
+    size_sigma: np.ndarray  # (N, 3)
+    start: np.ndarray  # (N, 6)
+
+
+def _detection_data(camera: Camera, detections: Sequence[Detection], priors: Sequence[tuple[float, float, float]]) -> _DetectionData:
     image_w, image_h = camera.image_size
-    detected = np.asarray(detection.bbox_px, dtype=float)
+    detected = np.array([d.bbox_px for d in detections], dtype=float).reshape(-1, 4)
     # sides cut off by the image border say nothing about the item's extent
-    usable = np.array(
-        [detected[0] > _BORDER_PX, detected[1] > _BORDER_PX,
-         detected[2] < image_w - _BORDER_PX, detected[3] < image_h - _BORDER_PX]
-    )
-    if not usable.any():
-        usable[:] = True
-    round_item = detection.class_name in ROUND_CLASSES
-    polygon_angle = None
-    if detection.polygon_px and not round_item:
-        polygon_angle = orientation_from_polygon(camera, detection.polygon_px, height0)
-    size_sigma = np.array([_SIZE_PRIOR_SIGMA, _HEIGHT_PRIOR_SIGMA.get(detection.class_name, _SIZE_PRIOR_SIGMA),
-                           _SIZE_PRIOR_SIGMA])  # width, height, depth factors
-    box_scale_px = max(detected[2] - detected[0], detected[3] - detected[1], 1.0)
-    sigma_px = 1.0 + 0.03 * box_scale_px  # box-edge noise and calibration error grow with box size
-
-    def sizes(params) -> tuple[float, float, float]:
-        if round_item:  # round things stay round: one scale for the diameter
-            return width0 * math.exp(params[2]), depth0 * math.exp(params[2]), height0 * math.exp(params[3])
-        return width0 * math.exp(params[2]), depth0 * math.exp(params[4]), height0 * math.exp(params[3])
-
-    def residuals(params, angle_deg) -> np.ndarray:
-        try:
-            box = solid_image_box(camera, detection.class_name, params[:2], sizes(params), angle_deg)
-        except Exception:  # solid behind the camera for this guess: push the solver away
-            return np.full(int(usable.sum()) + 3, 1e3)
-        image_terms = ((box - detected) / sigma_px)[usable]
-        prior_terms = np.asarray(params[2:5]) / size_sigma
-        return np.concatenate([image_terms, prior_terms])
-
+    usable = np.stack([detected[:, 0] > _BORDER_PX, detected[:, 1] > _BORDER_PX,
+                       detected[:, 2] < image_w - _BORDER_PX, detected[:, 3] < image_h - _BORDER_PX], axis=1)
+    usable[~usable.any(axis=1)] = True
+    box_scale_px = np.maximum(np.maximum(detected[:, 2] - detected[:, 0], detected[:, 3] - detected[:, 1]), 1.0)
     # start from the bottom-centre of the box on the desk: close for most views
-    bottom_center = camera.image_to_desk([[(detected[0] + detected[2]) / 2, detected[3]]])[0]
-    # unknowns: x, y (cm), log width, log height and log depth factors
-    start = np.array([bottom_center[0], bottom_center[1], 0.0, 0.0, 0.0])
-    scales = [10, 10, 0.1, 0.1, 0.1]
+    bottom_centers = camera.image_to_desk(np.stack([(detected[:, 0] + detected[:, 2]) / 2, detected[:, 3]], axis=1))
+    start = np.zeros((len(detections), 6))
+    start[:, :2] = bottom_centers
+    return _DetectionData(
+        nominal=np.array(priors, dtype=float).reshape(-1, 3),
+        detected=detected,
+        usable=usable,
+        sigma_px=1.0 + 0.03 * box_scale_px,  # box-edge noise and calibration error grow with box size
+        size_sigma=np.array([[_SIZE_PRIOR_SIGMA, _HEIGHT_PRIOR_SIGMA.get(d.class_name, _SIZE_PRIOR_SIGMA),
+                              _SIZE_PRIOR_SIGMA] for d in detections]).reshape(-1, 3),
+        start=start,
+    )
 
-    def solve(angle_deg: float):
-        return least_squares(residuals, start, args=(angle_deg,), method="trf", loss="soft_l1", x_scale=scales,
-                             xtol=_SOLVER_TOL, ftol=_SOLVER_TOL)
 
-    # Orientation: from the polygon when there is one. From a box alone, an elongated item
-    # turned on the desk (a pen lying front-to-back) fits no unturned solid; then the turn that
-    # fits the box best is taken. Its sign cannot be told from a box, its size can.
-    if round_item:
-        angle_deg, solution = 0.0, solve(0.0)
-    elif polygon_angle is not None:
-        angle_deg, solution = polygon_angle, solve(polygon_angle)
-    else:
-        # Items are mostly kept square (a yaw prior of _YAW_PRIOR_DEG), and a turn is taken only
-        # when it explains the box clearly better: a thin item's box fits two mirrored turns.
-        def with_prior(candidate, fit):  # a quarter turn is square to the desk too
-            return fit.cost + 0.5 * (fold_angle_deg(candidate) / _YAW_PRIOR_DEG) ** 2
+def _fit_all(camera: Camera, detections: Sequence[Detection], priors) -> list[tuple[Solid, np.ndarray]]:
+    """The best (solid, params) for every detection.
 
-        angle_deg, solution = 0.0, solve(0.0)
-        best_total = with_prior(0.0, solution)
-        if solution.cost > _GOOD_FIT_COST and max(width0, depth0) > 1.3 * min(width0, depth0):
-            for candidate in _TURN_CANDIDATES_DEG:
-                trial = solve(candidate)
-                if with_prior(candidate, trial) < best_total:
-                    angle_deg, solution, best_total = candidate, trial, with_prior(candidate, trial)
-            refined = least_squares(
-                lambda p: np.append(residuals(p[:5], p[5]), fold_angle_deg(p[5]) / _YAW_PRIOR_DEG),
-                np.append(solution.x, angle_deg), method="trf", loss="soft_l1", x_scale=scales + [10],
-                xtol=_SOLVER_TOL, ftol=_SOLVER_TOL)
-            if refined.cost < best_total:  # its cost already holds the turn prior
-                angle_deg, solution = float(refined.x[5]), refined
-    width, depth, height = sizes(solution.x)
-    outline = base_outline(detection.class_name, width, depth, angle_deg) + solution.x[None, :2]
-    if polygon_angle is None and angle_deg != 0.0:
+    Orientation: from the polygon when there is one. From a box alone, an elongated item turned on
+    the desk (a pen lying front-to-back) fits no unturned solid; then the turn that fits the box
+    best is taken. Items are mostly kept square (a yaw prior of _YAW_PRIOR_DEG), and a turn is taken
+    only when it explains the box clearly better: a thin item's box fits two mirrored turns."""
+    data = _detection_data(camera, detections, priors)
+    polygon_angles = [
+        orientation_from_polygon(camera, d.polygon_px, data.nominal[i, 2])
+        if d.polygon_px and not all(s.round for s in solids_for(d.class_name)) else None
+        for i, d in enumerate(detections)
+    ]
+    # 1. every solid of the class, from unturned (or turned as the polygon says). A box-only item may
+    # turn a little: a keyboard turned 8 deg reaches 6 cm deeper, which a size change would explain
+    # only against its size prior
+    rows = [(i, solid, polygon_angles[i] is None and not solid.round)
+            for i, d in enumerate(detections) for solid in solids_for(d.class_name)]
+    fits = _Fits.build(rows, data)
+    start = data.start[fits.detection].copy()
+    start[:, 5] = [polygon_angles[i] or 0.0 for i in fits.detection]
+    params, cost = _solve(camera, fits, start)
+    best: list[tuple[Solid, np.ndarray, float]] = []
+    for i in range(len(detections)):
+        mine = np.flatnonzero(fits.detection == i)
+        j = mine[np.argmin(cost[mine])]  # ties go to the most typical solid (listed first)
+        best.append((fits.solids[j], params[j], float(cost[j])))
+    # 2. large turns for box-only items that a small turn does not explain (a pen lying front-to-back), each start refined with the turn free; the best total cost wins
+    turning = [i for i in range(len(detections))
+               if polygon_angles[i] is None and not best[i][0].round and best[i][2] > _GOOD_FIT_COST]
+    if turning:
+        rows = [(i, best[i][0], True) for i in turning for _ in _TURN_CANDIDATES_DEG]
+        fits = _Fits.build(rows, data)
+        start = data.start[fits.detection].copy()
+        start[:, 5] = np.tile(_TURN_CANDIDATES_DEG, len(turning))
+        params, cost = _solve(camera, fits, start)
+        for i in turning:
+            mine = np.flatnonzero(fits.detection == i)
+            j = mine[np.argmin(cost[mine])]
+            if cost[j] < best[i][2]:
+                best[i] = (best[i][0], params[j], float(cost[j]))
+    return [(solid, params) for solid, params, _ in best]
+
+
+def _desk_item(detection: Detection, item_id: int, solid: Solid, params: np.ndarray, nominal, box_only: bool) -> DeskItem:
+    width0, depth0, height0 = nominal
+    width = width0 * math.exp(params[2])
+    depth = depth0 * math.exp(params[2] if solid.round else params[4])
+    height = height0 * math.exp(params[3])
+    angle_deg = float(params[5])
+    outline = base_outline(detection.class_name, width, depth, angle_deg, solid) + params[None, :2]
+    if box_only and fold_angle_deg(angle_deg) != 0.0:
         # A box tells how far a turned item reaches, not which way it is turned, and detector
         # boxes are too noisy to judge the turn by: report the extent (its axis-aligned rectangle,
         # which has the same distance to every desk edge) and leave alignment to polygons.
@@ -205,8 +420,16 @@ def place_detection(
         bbox_px=tuple(float(v) for v in detection.bbox_px),
         footprint_cm=Polygon(outline),
         height_cm=float(height),
-        angle_deg=fold_angle_deg(float(angle_deg)),
+        angle_deg=fold_angle_deg(angle_deg),
     )
+
+
+def place_detection(
+    camera: Camera, detection: Detection, prior_cm: tuple[float, float, float], item_id: int
+) -> DeskItem:
+    """One detection on the desk (see place_detections, which fits an image's items together)."""
+    (solid, params), = _fit_all(camera, [detection], [prior_cm])
+    return _desk_item(detection, item_id, solid, params, prior_cm, box_only=not detection.polygon_px)
 
 
 def check_detection(detection: Detection, image_size: tuple[int, int], source: str) -> None:
@@ -228,7 +451,11 @@ def place_detections(
     """Place every detection on the desk; ids are 1-based in the order given."""
     for detection in detections:
         check_detection(detection, camera.image_size, source)
+    if not detections:
+        return ()
+    priors = [prior_cm(detection.class_name) for detection in detections]
+    fitted = _fit_all(camera, detections, priors)
     return tuple(
-        place_detection(camera, detection, prior_cm(detection.class_name), item_id)
-        for item_id, detection in enumerate(detections, start=1)
+        _desk_item(detection, item_id, solid, params, prior, box_only=not detection.polygon_px)
+        for item_id, (detection, (solid, params), prior) in enumerate(zip(detections, fitted, priors), start=1)
     )

@@ -105,6 +105,7 @@ def train(
     recipe: dict | None = None,
     device: str = "cpu",
     cache: str | bool = "ram",
+    hours: float | None = None,
 ) -> Path:
     """Train or fine-tune; resumable from the run's last checkpoint. Returns the new card path."""
     YOLO = _offline_ultralytics()
@@ -124,12 +125,15 @@ def train(
         model.train(data=str(data), imgsz=imgsz, epochs=epochs, batch=batch, workers=workers, seed=seed,
                     device=device, project=str(runs_dir.resolve()), name=name, exist_ok=True, plots=False,
                     amp=False, deterministic=True, verbose=True, val=True, patience=max(epochs, 50), cache=cache,
-                    close_mosaic=max(2, epochs // 5))
+                    close_mosaic=max(2, epochs // 5),
+                    # A time budget makes ultralytics refit the epoch count and LR schedule after epoch 1,
+                    # so a CPU session can plan a run that ends before the session does.
+                    **({"time": hours} if hours else {}))
     best = run_dir / "weights" / "best.pt"
     if not best.is_file():
         raise ModelError("training ended without a best.pt", str(run_dir))
     return register(best, name=name, version=version, data=data, imgsz=imgsz, recipe={
-        **(recipe or {}), "base": base, "epochs": epochs, "batch": batch, "seed": seed, "imgsz": imgsz,
+        **(recipe or {}), "base": base, "epochs": epochs, **({"hours": hours} if hours else {}), "batch": batch, "seed": seed, "imgsz": imgsz,
         "data": str(data), "trained_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
     }, registry=registry)
 

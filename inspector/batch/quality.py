@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from functools import cached_property
 
 import cv2
 import numpy as np
@@ -137,6 +138,10 @@ class Reference:
     outline_normals: np.ndarray
     item_zone: np.ndarray  # where items on the desk can appear
     static_mask: np.ndarray  # the rest of the view, where features are matched
+
+    @cached_property
+    def cells(self) -> "CellStats":  # prepared once: every frame of the night is compared with it
+        return CellStats.of(self.gray)
 
     def outline_in_place(self, gray: np.ndarray) -> float | None:
         """Share of the reference's desk outline still found where the calibration puts it."""
@@ -261,21 +266,35 @@ def _cell_view(image: np.ndarray, ny: int, nx: int) -> np.ndarray:
     return crop.reshape(ny, CELL_PX, nx, CELL_PX).transpose(0, 2, 1, 3).reshape(ny, nx, -1)
 
 
-def changed_cells(reference: np.ndarray, frame: np.ndarray) -> np.ndarray:
+@dataclass(frozen=True)
+class CellStats:
+    """A frame cut into the occlusion grid (smoothed): each cell's pixels, mean and spread."""
+
+    values: np.ndarray  # (ny, nx, CELL_PX * CELL_PX)
+    mean: np.ndarray
+    std: np.ndarray
+    median: float
+
+    @classmethod
+    def of(cls, gray: np.ndarray) -> "CellStats":
+        ny, nx = gray.shape[0] // CELL_PX, gray.shape[1] // CELL_PX
+        values = _cell_view(cv2.GaussianBlur(gray, (0, 0), 1.0), ny, nx)
+        return cls(values, values.mean(axis=2), values.std(axis=2), float(np.median(values)))
+
+
+def changed_cells(reference: np.ndarray | CellStats, frame: np.ndarray) -> np.ndarray:
     """Per grid cell: does the frame show something else than the reference there? Brightness is
     matched first (night lighting changes the level, not the layout) and noise smoothed away."""
-    ny, nx = reference.shape[0] // CELL_PX, reference.shape[1] // CELL_PX
-    ref = _cell_view(cv2.GaussianBlur(reference, (0, 0), 1.0), ny, nx)
-    cur = _cell_view(cv2.GaussianBlur(frame, (0, 0), 1.0), ny, nx)
-    cur = cur * (float(np.median(ref)) / max(float(np.median(cur)), 1.0))
-    ref_mean, cur_mean = ref.mean(axis=2), cur.mean(axis=2)
-    ref_std, cur_std = ref.std(axis=2), cur.std(axis=2)
-    covariance = ((ref - ref_mean[..., None]) * (cur - cur_mean[..., None])).mean(axis=2)
-    zncc = covariance / np.maximum(ref_std * cur_std, 1e-6)
-    both_textured = (ref_std >= _TEXTURED_STD) & (cur_std >= _TEXTURED_STD)
+    ref = reference if isinstance(reference, CellStats) else CellStats.of(reference)
+    cur = CellStats.of(frame)
+    gain = ref.median / max(cur.median, 1.0)
+    cur_mean, cur_std = cur.mean * gain, cur.std * gain
+    covariance = ((ref.values - ref.mean[..., None]) * (cur.values - cur.mean[..., None])).mean(axis=2) * gain
+    zncc = covariance / np.maximum(ref.std * cur_std, 1e-6)
+    both_textured = (ref.std >= _TEXTURED_STD) & (cur_std >= _TEXTURED_STD)
     # texture appearing or vanishing counts only when it is clearly there on one side (hysteresis)
-    one_sided = ((ref_std < _FLAT_STD) & (cur_std >= 2 * _TEXTURED_STD)) | ((cur_std < _FLAT_STD) & (ref_std >= 2 * _TEXTURED_STD))
-    return (both_textured & (zncc < _MIN_ZNCC)) | one_sided | (np.abs(cur_mean - ref_mean) > _MAX_FLAT_DIFF)
+    one_sided = ((ref.std < _FLAT_STD) & (cur_std >= 2 * _TEXTURED_STD)) | ((cur_std < _FLAT_STD) & (ref.std >= 2 * _TEXTURED_STD))
+    return (both_textured & (zncc < _MIN_ZNCC)) | one_sided | (np.abs(cur_mean - ref.mean) > _MAX_FLAT_DIFF)
 
 
 def hidden_desk(reference: Reference, aligned: np.ndarray) -> tuple[float, float, float | None]:
@@ -293,7 +312,7 @@ def hidden_desk(reference: Reference, aligned: np.ndarray) -> tuple[float, float
     n_desk = int(inside.sum())
     if n_desk == 0:
         return 0.0, 0.0, None
-    changed = changed_cells(reference.gray, aligned)
+    changed = changed_cells(reference.cells, aligned)
     count, labels = cv2.connectedComponents(changed.astype(np.uint8), connectivity=4)
     hidden = 0
     min_outside = max(3, int(_MIN_OUTSIDE_SHARE * n_desk))
@@ -326,6 +345,11 @@ def explains_better(reference: Reference, gray: np.ndarray, homography: np.ndarr
     return _zncc(ref, moved) > _zncc(ref, as_is) + _BETTER_FIT
 
 
+def _last_argmax(values: np.ndarray) -> int:
+    """Index of the maximum, the last one on ties (as max() over (score, dx, dy) tuples picks)."""
+    return int(len(values) - 1 - np.argmax(values[::-1]))
+
+
 @dataclass(frozen=True)
 class OutlineShift:
     offset: tuple[float, float]  # (dx, dy) at the working scale where the outline shows best
@@ -343,18 +367,22 @@ def outline_shift(reference: Reference, gray: np.ndarray) -> OutlineShift:
     h, w = magnitude.shape
     need = _OUTLINE_KEEP * reference.outline_strength
 
-    def score(dx: float, dy: float) -> float:
-        xy = np.round(reference.outline_px + (dx, dy)).astype(int)
-        inside = (xy[:, 0] >= 0) & (xy[:, 0] < w) & (xy[:, 1] >= 0) & (xy[:, 1] < h)
-        values = np.zeros(len(xy), dtype=np.float32)
-        values[inside] = magnitude[xy[inside, 1], xy[inside, 0]]
-        return float(np.mean(values >= need))
+    def scores(offsets: np.ndarray) -> np.ndarray:
+        """Share of the outline found at each (dx, dy) offset, all offsets in one gather."""
+        xy = np.round(reference.outline_px[None, :, :] + offsets[:, None, :]).astype(int)
+        inside = (xy[..., 0] >= 0) & (xy[..., 0] < w) & (xy[..., 1] >= 0) & (xy[..., 1] < h)
+        values = magnitude[np.clip(xy[..., 1], 0, h - 1), np.clip(xy[..., 0], 0, w - 1)]
+        return np.mean(inside & (values >= need[None, :]), axis=1)
 
-    coarse = [(score(dx, dy), dx, dy) for dx in range(-_OUTLINE_SEARCH_PX, _OUTLINE_SEARCH_PX + 1, 3)
-              for dy in range(-_OUTLINE_SEARCH_PX, _OUTLINE_SEARCH_PX + 1, 3)]
-    _, cx, cy = max(coarse)
-    best, bx, by = max((score(cx + dx, cy + dy), cx + dx, cy + dy) for dx in range(-2, 3) for dy in range(-2, 3))
-    in_place = score(0, 0)
+    steps = np.arange(-_OUTLINE_SEARCH_PX, _OUTLINE_SEARCH_PX + 1, 3)
+    coarse = np.array([(dx, dy) for dx in steps for dy in steps], dtype=np.float64)
+    coarse_scores = scores(coarse)
+    cx, cy = coarse[_last_argmax(coarse_scores)]
+    fine = np.array([(cx + dx, cy + dy) for dx in range(-2, 3) for dy in range(-2, 3)], dtype=np.float64)
+    fine_scores = scores(fine)
+    k = _last_argmax(fine_scores)
+    best, (bx, by) = float(fine_scores[k]), fine[k]
+    in_place = float(scores(np.zeros((1, 2)))[0])
     return OutlineShift((float(bx), float(by)), float(np.hypot(bx, by)) / reference.scale, max(best, in_place), in_place)
 
 
