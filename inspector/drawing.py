@@ -12,6 +12,7 @@ import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
 from calibration.camera import Camera
+from inspector.geometry import densify
 from inspector.records import Report
 
 FONT_PATH = Path(__file__).resolve().parent / "fonts" / "wqy-microhei.ttc"
@@ -39,40 +40,40 @@ def _font(size: int) -> ImageFont.FreeTypeFont:
 
 
 def _put_texts(image: np.ndarray, texts: list[tuple[tuple[int, int], str, tuple[int, int, int], int]]) -> np.ndarray:
-    """Draw (position, text, BGR colour, size) labels with a CJK font, each on a dark plate."""
-    if not texts:
-        return image
-    pil = Image.fromarray(cv2.cvtColor(image, cv2.COLOR_BGR2RGB))
-    draw = ImageDraw.Draw(pil)
+    """Draw (position, text, BGR colour, size) labels with a CJK font, each on a dark plate. Each
+    label is rendered on its own small patch: converting the whole photo to PIL and back costs more
+    than all the labels."""
+    out = image.copy()
     height, width = image.shape[:2]
     for (x, y), text, colour, size in texts:
         font = _font(size)
-        left, top, right, bottom = draw.textbbox((0, 0), text, font=font)
-        w, h = right - left, bottom - top
-        x = int(min(max(x, 0), max(width - w - 6, 0)))
-        y = int(min(max(y, 0), max(height - h - 6, 0)))
-        draw.rectangle([x, y, x + w + 6, y + h + 6], fill=(20, 20, 20))
-        draw.text((x + 3 - left, y + 3 - top), text, font=font, fill=(colour[2], colour[1], colour[0]))
-    return cv2.cvtColor(np.asarray(pil), cv2.COLOR_RGB2BGR)
+        left, top, right, bottom = font.getbbox(text)
+        w, h = right - left + 6, bottom - top + 6
+        x = int(min(max(x, 0), max(width - w, 0)))
+        y = int(min(max(y, 0), max(height - h, 0)))
+        w, h = min(w, width - x), min(h, height - y)
+        if w <= 0 or h <= 0:
+            continue
+        plate = Image.new("RGB", (w, h), (20, 20, 20))
+        ImageDraw.Draw(plate).text((3 - left, 3 - top), text, font=font, fill=(colour[2], colour[1], colour[0]))
+        out[y:y + h, x:x + w] = np.asarray(plate)[:, :, ::-1]
+    return out
 
 
 def _blend_polygon(image: np.ndarray, points_px: np.ndarray, colour, alpha: float) -> np.ndarray:
-    overlay = image.copy()
-    cv2.fillPoly(overlay, [np.round(points_px).astype(np.int32)], colour)
-    return cv2.addWeighted(overlay, alpha, image, 1 - alpha, 0)
-
-
-def _densify(points_cm: np.ndarray, step_cm: float = 2.0, closed: bool = True) -> np.ndarray:
-    """Extra points along each edge so lines bend correctly under lens distortion."""
-    points = np.asarray(points_cm, dtype=float)
-    pairs = zip(points, np.roll(points, -1, axis=0)) if closed else zip(points[:-1], points[1:])
-    out = []
-    for a, b in pairs:
-        n = max(int(np.linalg.norm(b - a) / step_cm), 1)
-        out.extend(a + (b - a) * t for t in np.linspace(0, 1, n, endpoint=False))
-    if not closed:
-        out.append(points[-1])
-    return np.array(out)
+    """The image with the polygon tinted; only the polygon's bounding box is touched."""
+    polygon = np.round(points_px).astype(np.int32).reshape(-1, 2)
+    height, width = image.shape[:2]
+    x0, y0 = np.maximum(polygon.min(axis=0), 0)
+    x1, y1 = np.minimum(polygon.max(axis=0) + 1, [width, height])
+    out = image.copy()
+    if x1 <= x0 or y1 <= y0:
+        return out
+    roi = out[y0:y1, x0:x1]
+    overlay = roi.copy()
+    cv2.fillPoly(overlay, [polygon - [x0, y0]], colour)
+    out[y0:y1, x0:x1] = cv2.addWeighted(overlay, alpha, roi, 1 - alpha, 0)
+    return out
 
 
 def margin_band_cm(camera: Camera, line: MarginLine) -> np.ndarray:
@@ -109,13 +110,13 @@ def annotate(image: np.ndarray, report: Report, camera: Camera, margins: list[Ma
     out = image.copy()
     desk = camera.desk
     for name, zone in desk.zones_cm.items():
-        px = camera.desk_to_image(_densify(np.asarray(zone.exterior.coords)[:-1]))
+        px = camera.desk_to_image(densify(np.asarray(zone.exterior.coords)[:-1], 2.0))
         out = _blend_polygon(out, px, ZONE, 0.18)
         cv2.polylines(out, [np.round(px).astype(np.int32)], True, ZONE, 1, cv2.LINE_AA)
     for line in margins:
-        px = camera.desk_to_image(_densify(margin_band_cm(camera, line), 1.0))
+        px = camera.desk_to_image(densify(margin_band_cm(camera, line), 1.0))
         out = _blend_polygon(out, px, MARGIN, 0.30)
-    outline_px = camera.desk_to_image(_densify(np.asarray(desk.outline_cm.exterior.coords)[:-1]))
+    outline_px = camera.desk_to_image(densify(np.asarray(desk.outline_cm.exterior.coords)[:-1], 2.0))
     cv2.polylines(out, [np.round(outline_px).astype(np.int32)], True, DESK, 2, cv2.LINE_AA)
 
     notes, unsure = _item_status(report)
@@ -127,7 +128,7 @@ def annotate(image: np.ndarray, report: Report, camera: Camera, margins: list[Ma
         colour = BAD if item.id in notes else UNSURE if item.id in unsure else OK
         x1, y1, x2, y2 = (int(round(v)) for v in item.bbox_px)
         cv2.rectangle(out, (x1, y1), (x2, y2), colour, 3 if item.id in notes else 2, cv2.LINE_AA)
-        footprint_px = camera.desk_to_image(_densify(np.asarray(item.footprint_cm), 1.0))
+        footprint_px = camera.desk_to_image(densify(np.asarray(item.footprint_cm), 1.0))
         cv2.polylines(out, [np.round(footprint_px).astype(np.int32)], True, colour, 1, cv2.LINE_AA)
         label = f"#{item.id} {item.label_zh} {item.class_} {item.confidence:.2f}"
         texts.append(((x1, y1 - 22), label, colour, 15))

@@ -37,7 +37,7 @@ from inspector.records import DeskItem, Detection
 _SIZE_PRIOR_SIGMA = 0.15  # log-scale std of real sizes around the standard's nominal size
 # ...except heights that vary by nature: a stack of brochures is one leaflet or thirty
 _HEIGHT_PRIOR_SIGMA = {"brochure": 0.6}
-_CIRCLE_SEGMENTS = 24
+_CIRCLE_SEGMENTS = 16
 _BORDER_PX = 2.0  # a box side this close to the image border is treated as cut off
 _GOOD_FIT_COST = 2.0  # cost below which the unturned solid explains the box
 _TURN_CANDIDATES_DEG = (-60.0, -30.0, -15.0, 15.0, 30.0, 60.0, 90.0)
@@ -47,10 +47,10 @@ _YAW_PRIOR_DEG = 5.0  # (robust: linear beyond it) most items are kept square wi
 # Unknowns per fit: x, y (cm), log width, log height and log depth factors, turn (deg).
 _PARAM_SCALE = np.array([10.0, 10.0, 0.1, 0.1, 0.1, 10.0])
 _DIFF_STEP = np.array([1e-3, 1e-3, 1e-5, 1e-5, 1e-5, 1e-3])
-_MAX_ITERATIONS = 60
+_MAX_ITERATIONS = 40
 # millimetre-level answers need no more
-_STEP_TOL = 1e-5
-_COST_TOL = 1e-5
+_STEP_TOL = 1e-4
+_COST_TOL = 1e-3
 _BEHIND_CAMERA_RESIDUAL = 1e3  # a guess that puts the solid behind the camera: push the solver away
 
 PriorLookup = Callable[[str], tuple[float, float, float]]  # class -> (width, depth, height) cm
@@ -280,27 +280,33 @@ def _cost(residuals: np.ndarray) -> np.ndarray:
 def _solve(camera: Camera, fits: _Fits, start: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Levenberg-Marquardt with robust reweighting, on every fit at once. Returns (params, cost).
 
-    One projection call per iteration serves all fits and the finite differences of their Jacobians,
-    which is what makes an image's placement take milliseconds instead of a solver call per item."""
+    One projection call per iteration serves all fits: each trial step is evaluated together with
+    the finite differences its Jacobian needs, so an accepted step costs no second call. That is
+    what makes an image's placement take milliseconds instead of a solver call per item."""
     n, p = start.shape
+    eye = np.eye(p)
+
+    def evaluate(points: np.ndarray, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Residuals (m, r) at the points and their forward-difference Jacobians (m, p, r)."""
+        m = len(rows)
+        batch = np.concatenate([points[:, None, :], points[:, None, :] + eye * _DIFF_STEP], axis=1).reshape(-1, p)
+        values = fits.residuals(camera, batch, np.repeat(rows, p + 1)).reshape(m, p + 1, -1)
+        jacobian = (values[:, 1:, :] - values[:, :1, :]) / _DIFF_STEP[None, :, None]
+        jacobian[~fits.free[rows]] = 0.0
+        return values[:, 0, :], jacobian
+
     params = start.copy()
-    residuals = fits.residuals(camera, params)
+    residuals, jacobian = evaluate(params, np.arange(n))
     cost = _cost(residuals)
     damping = np.full(n, 1e-3)
     active = np.ones(n, dtype=bool)
-    eye = np.eye(p)
     for _ in range(_MAX_ITERATIONS):
         rows = np.flatnonzero(active)
         if len(rows) == 0:
             break
-        m = len(rows)
-        shifted = (params[rows, None, :] + eye * _DIFF_STEP).reshape(-1, p)
-        shifted_res = fits.residuals(camera, shifted, np.repeat(rows, p)).reshape(m, p, -1)
-        jacobian = (shifted_res - residuals[rows, None, :]) / _DIFF_STEP[None, :, None]  # (m, p, r)
-        jacobian[~fits.free[rows]] = 0.0
         weight = 1.0 / np.sqrt(1.0 + residuals[rows] ** 2)  # soft-L1 reweighting
-        normal = np.einsum("mpr,mr,mqr->mpq", jacobian, weight, jacobian)
-        gradient = np.einsum("mpr,mr,mr->mp", jacobian, weight, residuals[rows])
+        normal = np.einsum("mpr,mr,mqr->mpq", jacobian[rows], weight, jacobian[rows])
+        gradient = np.einsum("mpr,mr,mr->mp", jacobian[rows], weight, residuals[rows])
         diagonal = np.einsum("mpp->mp", normal)
         normal = normal + (damping[rows, None] * np.maximum(diagonal, 1e-9))[:, :, None] * eye
         frozen = ~fits.free[rows]
@@ -310,12 +316,13 @@ def _solve(camera: Camera, fits: _Fits, start: np.ndarray) -> tuple[np.ndarray, 
         gradient[frozen] = 0.0
         step = -np.linalg.solve(normal, gradient[:, :, None])[:, :, 0]
         trial = params[rows] + step
-        trial_res = fits.residuals(camera, trial, rows)
+        trial_res, trial_jac = evaluate(trial, rows)
         trial_cost = _cost(trial_res)
         better = trial_cost < cost[rows]
         settled = better & (cost[rows] - trial_cost <= _COST_TOL * cost[rows])
         accepted = rows[better]
         params[accepted], residuals[accepted], cost[accepted] = trial[better], trial_res[better], trial_cost[better]
+        jacobian[accepted] = trial_jac[better]
         damping[rows] = np.where(better, np.maximum(damping[rows] / 3.0, 1e-7), damping[rows] * 4.0)
         small_step = np.max(np.abs(step) / _PARAM_SCALE, axis=1) < _STEP_TOL
         active[rows] = ~(small_step | settled | (damping[rows] > 1e6))
@@ -382,9 +389,12 @@ def _fit_all(camera: Camera, detections: Sequence[Detection], priors) -> list[tu
         mine = np.flatnonzero(fits.detection == i)
         j = mine[np.argmin(cost[mine])]  # ties go to the most typical solid (listed first)
         best.append((fits.solids[j], params[j], float(cost[j])))
-    # 2. large turns for box-only items that a small turn does not explain (a pen lying front-to-back), each start refined with the turn free; the best total cost wins
+    # 2. large turns for elongated box-only items that a small turn does not explain (a pen lying
+    # front-to-back), each start refined with the turn free; the best total cost wins. (A squarish
+    # item turned far looks much like a larger one: the starts add nothing measurable there.)
     turning = [i for i in range(len(detections))
-               if polygon_angles[i] is None and not best[i][0].round and best[i][2] > _GOOD_FIT_COST]
+               if polygon_angles[i] is None and not best[i][0].round and best[i][2] > _GOOD_FIT_COST
+               and max(data.nominal[i, :2]) > 1.3 * min(data.nominal[i, :2])]
     if turning:
         rows = [(i, best[i][0], True) for i in turning for _ in _TURN_CANDIDATES_DEG]
         fits = _Fits.build(rows, data)

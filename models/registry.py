@@ -104,10 +104,12 @@ def _verified(card_path: Path, file_name: str, expected_sha256: str | None) -> P
 
 
 def load_detector(name_or_path: str, registry: Path = REGISTRY_DIR, extra_ids: set[str] | None = None,
-                  confidence: float | None = None, backend: str = "auto"):
+                  confidence: float | None = None, backend: str = "auto", threads: int | None = None):
     """Load a detector by registry name or path, after checking the weights' sha256 against the card.
 
-    backend: "torch", "onnx", or "auto" (the card's default_backend when its file exists)."""
+    backend: "torch", "onnx", or "auto" (the card's default_backend when its file exists).
+    threads: ONNX Runtime's intra-op threads (default: every core); worker processes sharing the
+    machine give their share, else each would start a thread per core and oversubscribe it."""
     if backend not in ("auto", "torch", "onnx"):
         raise ModelError(f"unknown backend {backend!r} (auto, torch, onnx)")
     card_path = resolve_card(name_or_path, registry)
@@ -122,6 +124,6 @@ def load_detector(name_or_path: str, registry: Path = REGISTRY_DIR, extra_ids: s
         if not card.onnx:
             raise ModelError("the card names no ONNX file; run `desk-inspector export` first", str(card_path))
         path = _verified(card_path, card.onnx, card.onnx_sha256)
-        return OnnxDetector(path, ref, card.imgsz, threshold, card.classes, card.class_map, extra_ids)
+        return OnnxDetector(path, ref, card.imgsz, threshold, card.classes, card.class_map, extra_ids, threads=threads)
     path = _verified(card_path, card.weights, card.sha256)
     return TorchDetector(path, ref, card.imgsz, threshold, card.class_map, extra_ids)

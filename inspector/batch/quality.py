@@ -34,6 +34,7 @@ import cv2
 import numpy as np
 
 from inspector.batch.site import QualitySpec
+from inspector.geometry import densify
 
 WORK_WIDTH_PX = 640
 CELL_PX = 12  # occlusion grid cell, at the working scale
@@ -79,18 +80,10 @@ def _small_gray(image: np.ndarray, scale: float) -> np.ndarray:
     return cv2.resize(gray, size, interpolation=cv2.INTER_AREA)
 
 
-def _densify(points: np.ndarray, step: float) -> np.ndarray:
-    out = []
-    for a, b in zip(points, np.roll(points, -1, axis=0)):
-        n = max(int(np.linalg.norm(b - a) / step), 1)
-        out.extend(a + (b - a) * t for t in np.linspace(0.0, 1.0, n, endpoint=False))
-    return np.asarray(out, dtype=np.float64)
-
-
 def desk_outline_px(camera, scale: float = 1.0, step_cm: float = 2.0) -> np.ndarray:
     """The desk outline in image pixels (lens distortion followed), times `scale`."""
     outline_cm = np.asarray(camera.desk.outline_cm.exterior.coords)[:-1]
-    return camera.desk_to_image(_densify(outline_cm, step_cm)) * scale
+    return camera.desk_to_image(densify(outline_cm, step_cm)) * scale
 
 
 def desk_corners_px(camera) -> np.ndarray:

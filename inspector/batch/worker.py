@@ -76,7 +76,7 @@ class Outcome:
 
 
 class _State:
-    def __init__(self, site: Site, out_dir: Path, pictures: str):
+    def __init__(self, site: Site, out_dir: Path, pictures: str, threads: int | None = None):
         from calibration.camera import load_camera
         from rules.standard import load_standard
 
@@ -96,7 +96,7 @@ class _State:
                 from models.registry import load_detector
 
                 extra = set().union(*(self.standards[c].permitted_classes for c, s in site.cameras.items() if s.model == setup.model))
-                self.detectors[setup.model] = load_detector(setup.model, extra_ids=extra)
+                self.detectors[setup.model] = load_detector(setup.model, extra_ids=extra, threads=threads)
                 self.model_loads += 1
         self.references: dict[str, quality.Reference | None] = {}
         self.last_violations: dict[str, frozenset[str]] = {}  # camera -> rules failed in its last snapshot here
@@ -135,7 +135,7 @@ def init_worker(site: Site, out_dir: str, pictures: str, threads: int) -> None:
         import torch
 
         torch.set_num_threads(threads)
-    _STATE = _State(site, Path(out_dir), pictures)
+    _STATE = _State(site, Path(out_dir), pictures, threads)
 
 
 def warm_up() -> int:
