@@ -55,6 +55,9 @@ _BETTER_FIT = 0.02  # correlation gain that shows an estimated camera move is re
 _OUTLINE_SEARCH_PX = 24  # how far (working scale) the desk outline is searched for when features match weakly
 _OUTLINE_FOUND = 0.3  # less of the outline than this at any offset: the desk is not in view
 _OUTLINE_TIE = 0.05  # the calibrated place wins unless another offset shows this much more of the outline
+# ...and unless less than this share of it is still in place: a moved camera takes the outline away
+# from its calibrated place, while a desk with parallel edges nearby shows it at both
+_OUTLINE_STILL_IN_PLACE = 0.75
 
 
 @dataclass(frozen=True)
@@ -427,7 +430,8 @@ def assess(image: np.ndarray, camera, spec: QualitySpec, reference: Reference | 
             return QualityVerdict("camera_moved", f"camera moved or view blocked: the desk outline is not found near its "
                                   f"calibrated place (at best {found.best:.0%} of it; {shift.matches} feature matches) "
                                   f"/ 摄像头移位", metrics)
-        shift_px = 0.0 if found.in_place >= found.best - _OUTLINE_TIE else found.shift_px
+        in_place = found.in_place >= found.best - _OUTLINE_TIE or found.in_place >= _OUTLINE_STILL_IN_PLACE
+        shift_px = 0.0 if in_place else found.shift_px
         dx, dy = (0.0, 0.0) if shift_px == 0.0 else found.offset
         shift = Shift(shift.matches, np.array([[1.0, 0.0, dx], [0.0, 1.0, dy], [0.0, 0.0, 1.0]]), shift_px, None)
         metrics["shift_px"], metrics["shift_cm"] = round(shift_px, 1), None

@@ -131,11 +131,11 @@ def init_worker(site: Site, out_dir: str, pictures: str, threads: int) -> None:
     """Pool initializer: load everything once per worker process."""
     global _STATE
     cv2.setNumThreads(threads)
-    if site.models:
-        import torch
+    _STATE = _State(site, Path(out_dir), pictures, threads)
+    if any(type(d).__name__ == "TorchDetector" for d in _STATE.detectors.values()):
+        import torch  # only then: importing it costs a worker more than a second
 
         torch.set_num_threads(threads)
-    _STATE = _State(site, Path(out_dir), pictures, threads)
 
 
 def warm_up() -> int:
