@@ -95,7 +95,7 @@ def _item_status(report: Report) -> tuple[dict[int, list[str]], set[int]]:
             else:
                 text = violation.rule
             notes.setdefault(item_id, []).append(text)
-    unsure = {int(w.split()[1]) for w in report.warnings if w.startswith("item ") and "not judged" in w and w.split()[1].isdigit()}
+    unsure = {item.id for item in report.items if not item.judged}
     return notes, unsure
 
 

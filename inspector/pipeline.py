@@ -81,6 +81,7 @@ def inspect(
         for item in off_desk
     ] + list(evaluation.warnings)
     permitted_classes = set(standard.permitted_classes)
+    judged_ids = set(evaluation.judged_item_ids)
     report_items = [
         ReportItem(
             id=item.id,
@@ -92,6 +93,7 @@ def inspect(
             center_cm=[round(v, 2) for v in item.center_cm],
             angle_deg=round(item.angle_deg, 2),
             permitted=evaluation.permitted.get(item.id, item.class_name in permitted_classes),
+            judged=item.id in judged_ids,
         )
         for item in items
     ]

@@ -111,6 +111,9 @@ class ReportItem(BaseModel):
     center_cm: list[float]
     angle_deg: float
     permitted: bool
+    # beyond the SPEC's minimum: False for an item the rules did not judge (below the standard's
+    # confidence threshold, or lying mostly off the desk top); its warning says which
+    judged: bool = True
 
 
 class StandardRef(BaseModel):

@@ -49,6 +49,9 @@ def test_unsure_detection_is_a_warning_not_a_verdict(camera, standard):
     report = inspect(frame, camera, standard, detections=parse_detections(rows, "d.json"))
     assert report.compliant
     assert any("bag" in w and "not judged" in w for w in report.warnings)
+    bag = [item for item in report.items if item.class_ == "bag"]
+    assert len(bag) == 1 and not bag[0].judged and bag[0].model_dump(by_alias=True)["judged"] is False
+    assert all(item.judged for item in report.items if item.class_ != "bag")
 
 
 def test_image_of_another_size_is_refused(camera, standard):
