@@ -11,6 +11,10 @@ distances are reported in full-size pixels.
 - luminance: mean grey level over the desk top;
 - sharpness: variance of the Laplacian over the whole frame (the static hall, not the desk, whose
   contents change), also as a ratio to the reference frame's;
+- camera steady (the common case, checked first because it is cheap): the static hall's edges
+  correlated with the reference's at no offset and one pixel either way, the left and right halves
+  apart (a turn or a zoom moves them apart); both peaking in place within half a working pixel
+  mean the camera has not moved and the frame is already aligned. Anything else goes on to:
 - camera moved: ORB features of the static hall (outside the space items can take) matched to the
   reference frame kept at calibration time, a RANSAC homography, and how far it moves the desk
   corners (px, and cm on the desk); where the hall has too little fixed texture to match, the
@@ -58,6 +62,11 @@ _OUTLINE_TIE = 0.05  # the calibrated place wins unless another offset shows thi
 # ...and unless less than this share of it is still in place: a moved camera takes the outline away
 # from its calibrated place, while a desk with parallel edges nearby shows it at both
 _OUTLINE_STILL_IN_PLACE = 0.75
+# camera steady: each half of the static hall within this many working px of the reference, its
+# edges correlating at least this well there
+_STEADY_MAX_SHIFT_PX = 0.5
+_STEADY_MIN_ZNCC = 0.5
+_STEADY_MIN_STATIC_SHARE = 0.1  # of a half's pixels: less static hall than this cannot tell
 
 
 @dataclass(frozen=True)
@@ -111,7 +120,8 @@ def sharpness(gray: np.ndarray) -> float:
     near zero for a blurred or flat frame. The brightness normalisation keeps a dimmer (but sharp)
     night frame from reading as blurred: the raw variance falls with the square of the brightness."""
     mean = float(gray.mean())
-    return float(cv2.Laplacian(gray, cv2.CV_64F, ksize=3).var()) * (128.0 / max(mean, 1.0)) ** 2
+    _, std = cv2.meanStdDev(cv2.Laplacian(gray, cv2.CV_32F, ksize=3))
+    return float(std[0, 0]) ** 2 * (128.0 / max(mean, 1.0)) ** 2
 
 
 def _orb():
@@ -139,11 +149,40 @@ class Reference:
     def cells(self) -> "CellStats":  # prepared once: every frame of the night is compared with it
         return CellStats.of(self.gray)
 
-    def outline_in_place(self, gray: np.ndarray) -> float | None:
-        """Share of the reference's desk outline still found where the calibration puts it."""
+    @cached_property
+    def desk_cells(self) -> tuple[np.ndarray, np.ndarray]:
+        """Per occlusion-grid cell: on the desk top, and in the space items on the desk can take."""
+        ny, nx = self.gray.shape[0] // CELL_PX, self.gray.shape[1] // CELL_PX
+        inside = _cell_means(self.desk_mask.astype(np.float32) / 255.0, ny, nx) >= _MIN_CELL_INSIDE
+        in_zone = _cell_means(self.item_zone.astype(np.float32) / 255.0, ny, nx) >= 0.5
+        return inside, in_zone
+
+    @cached_property
+    def steady_samples(self) -> tuple[tuple[np.ndarray, np.ndarray], ...] | None:
+        """Per half of the view (left, right): where the static hall is sampled (flat pixel indices,
+        every other pixel, away from the border) and the reference's smoothed edges there, zero-mean
+        and of unit norm; None when a half has too little static hall to tell."""
+        edges = _smooth_edges(_gradients(self.gray))
+        h, w = edges.shape
+        static = cv2.erode((self.static_mask > 0).astype(np.uint8), np.ones((3, 3), np.uint8))
+        static[:1], static[-1:], static[:, :1], static[:, -1:] = 0, 0, 0, 0  # room for the one-pixel offsets
+        halves = []
+        for part in _halves(w):
+            keep = np.zeros_like(static)
+            keep[::2, part][:, ::2] = static[::2, part][:, ::2]
+            if keep[:, part].mean() * 4 < _STEADY_MIN_STATIC_SHARE:
+                return None
+            index = np.flatnonzero(keep)
+            values = edges.ravel()[index] - edges.ravel()[index].mean()
+            halves.append((index, values / max(float(np.linalg.norm(values)), 1e-9)))
+        return tuple(halves)
+
+    def outline_in_place(self, gray: np.ndarray, magnitude: np.ndarray | None = None) -> float | None:
+        """Share of the reference's desk outline still found where the calibration puts it
+        (`magnitude`: the frame's gradients, when already computed)."""
         if len(self.outline_px) < 20:
             return None
-        strength = _edge_strength(_gradients(gray), self.outline_px, self.outline_normals)
+        strength = _edge_strength(_gradients(gray) if magnitude is None else magnitude, self.outline_px, self.outline_normals)
         return float(np.mean(strength >= _OUTLINE_KEEP * self.outline_strength))
 
     @classmethod
@@ -179,6 +218,49 @@ def _outline_samples(camera, scale: float) -> tuple[np.ndarray, np.ndarray]:
         points.append(px)
         normals.append(np.stack([-tangent[:, 1], tangent[:, 0]], axis=1))
     return np.concatenate(points), np.concatenate(normals)
+
+
+def _halves(width: int) -> tuple[slice, slice]:
+    return slice(0, width // 2), slice(width // 2, width)
+
+
+def _smooth_edges(magnitude: np.ndarray) -> np.ndarray:
+    # edges, not grey levels: smooth shading correlates as well shifted as not
+    return cv2.GaussianBlur(magnitude, (0, 0), 1.0)
+
+
+def _peak_offset(below: float, at: float, above: float) -> float:
+    """Sub-pixel place of a correlation peak from its values at -1, 0 and +1 px (a parabola)."""
+    curvature = below - 2.0 * at + above
+    return 0.5 * (below - above) / curvature if curvature < 0 else 0.0
+
+
+def steady_shift(reference: Reference, magnitude: np.ndarray) -> tuple[float, float] | None:
+    """(largest shift of either half of the static hall, working px; its weaker correlation) when
+    the camera is steady: in both halves the frame's edges correlate with the reference's best at
+    no offset, at least _STEADY_MIN_ZNCC, and the sub-pixel peak lies within _STEADY_MAX_SHIFT_PX.
+    Else None: the camera may have moved (a bump shifts both halves, a turn or a zoom moves them
+    apart) or the view cannot tell, and the full feature-matching check decides."""
+    samples = reference.steady_samples
+    if samples is None or magnitude.shape != reference.gray.shape:
+        return None
+    edges = _smooth_edges(magnitude).ravel()
+    width = magnitude.shape[1]
+    shifts, peaks = [], []
+    for index, ref_values in samples:
+        zncc = []
+        for offset in (0, -1, 1, -width, width):  # here, left, right, up, down
+            values = edges[index + offset]
+            values = values - values.mean()
+            zncc.append(float(ref_values @ values) / max(float(np.linalg.norm(values)), 1e-9))
+        here, left, right, up, down = zncc
+        if here < _STEADY_MIN_ZNCC or here < max(left, right, up, down):
+            return None
+        shifts.append(math.hypot(_peak_offset(left, here, right), _peak_offset(up, here, down)))
+        peaks.append(here)
+    if max(shifts) > _STEADY_MAX_SHIFT_PX:
+        return None
+    return max(shifts), min(peaks)
 
 
 def _gradients(gray: np.ndarray) -> np.ndarray:
@@ -257,25 +339,41 @@ def _item_zone_mask(camera, scale: float, shape: tuple[int, int]) -> np.ndarray:
     return cv2.dilate(mask, np.ones((2 * grow + 1, 2 * grow + 1), np.uint8))
 
 
-def _cell_view(image: np.ndarray, ny: int, nx: int) -> np.ndarray:
-    crop = image[: ny * CELL_PX, : nx * CELL_PX].astype(np.float32)
-    return crop.reshape(ny, CELL_PX, nx, CELL_PX).transpose(0, 2, 1, 3).reshape(ny, nx, -1)
+def _cell_means(image: np.ndarray, ny: int, nx: int) -> np.ndarray:
+    """Mean of each CELL_PX x CELL_PX cell (exact: area resampling by a whole factor)."""
+    crop = image[: ny * CELL_PX, : nx * CELL_PX]
+    return cv2.resize(crop, (nx, ny), interpolation=cv2.INTER_AREA)
 
 
 @dataclass(frozen=True)
 class CellStats:
-    """A frame cut into the occlusion grid (smoothed): each cell's pixels, mean and spread."""
+    """A frame cut into the occlusion grid (smoothed): each cell's mean and spread, and the
+    smoothed frame itself (for the cell-wise correlation with another frame)."""
 
-    values: np.ndarray  # (ny, nx, CELL_PX * CELL_PX)
-    mean: np.ndarray
+    smooth: np.ndarray  # (ny * CELL_PX, nx * CELL_PX) float64
+    mean: np.ndarray  # (ny, nx)
     std: np.ndarray
     median: float
 
     @classmethod
     def of(cls, gray: np.ndarray) -> "CellStats":
         ny, nx = gray.shape[0] // CELL_PX, gray.shape[1] // CELL_PX
-        values = _cell_view(cv2.GaussianBlur(gray, (0, 0), 1.0), ny, nx)
-        return cls(values, values.mean(axis=2), values.std(axis=2), float(np.median(values)))
+        blurred = np.ascontiguousarray(cv2.GaussianBlur(gray, (0, 0), 1.0)[: ny * CELL_PX, : nx * CELL_PX])
+        smooth = blurred.astype(np.float64)
+        mean = _cell_means(smooth, ny, nx)
+        variance = np.maximum(_cell_means(smooth * smooth, ny, nx) - mean * mean, 0.0)
+        return cls(smooth, mean, np.sqrt(variance), _median_grey(blurred))
+
+
+def _median_grey(image: np.ndarray) -> float:
+    """np.median of a uint8 image, from its histogram (no sort of every pixel)."""
+    if image.dtype != np.uint8:
+        return float(np.median(image))
+    cumulative = np.cumsum(np.bincount(image.ravel(), minlength=256))
+    n = image.size
+    low = int(np.searchsorted(cumulative, (n - 1) // 2 + 1))  # the two middle order statistics
+    high = int(np.searchsorted(cumulative, n // 2 + 1))
+    return (low + high) / 2.0
 
 
 def changed_cells(reference: np.ndarray | CellStats, frame: np.ndarray) -> np.ndarray:
@@ -285,7 +383,8 @@ def changed_cells(reference: np.ndarray | CellStats, frame: np.ndarray) -> np.nd
     cur = CellStats.of(frame)
     gain = ref.median / max(cur.median, 1.0)
     cur_mean, cur_std = cur.mean * gain, cur.std * gain
-    covariance = ((ref.values - ref.mean[..., None]) * (cur.values - cur.mean[..., None])).mean(axis=2) * gain
+    ny, nx = ref.mean.shape
+    covariance = (_cell_means(ref.smooth * cur.smooth, ny, nx) - ref.mean * cur.mean) * gain
     zncc = covariance / np.maximum(ref.std * cur_std, 1e-6)
     both_textured = (ref.std >= _TEXTURED_STD) & (cur_std >= _TEXTURED_STD)
     # texture appearing or vanishing counts only when it is clearly there on one side (hysteresis)
@@ -293,7 +392,7 @@ def changed_cells(reference: np.ndarray | CellStats, frame: np.ndarray) -> np.nd
     return (both_textured & (zncc < _MIN_ZNCC)) | one_sided | (np.abs(cur_mean - ref.mean) > _MAX_FLAT_DIFF)
 
 
-def hidden_desk(reference: Reference, aligned: np.ndarray) -> tuple[float, float, float | None]:
+def hidden_desk(reference: Reference, aligned: np.ndarray, magnitude: np.ndarray | None = None) -> tuple[float, float, float | None]:
     """(share of the desk hidden by something between camera and desk, share of the desk changed,
     share of the desk outline still visible).
 
@@ -303,8 +402,7 @@ def hidden_desk(reference: Reference, aligned: np.ndarray) -> tuple[float, float
     ny, nx = reference.gray.shape[0] // CELL_PX, reference.gray.shape[1] // CELL_PX
     if nx == 0 or ny == 0:
         return 0.0, 0.0, None
-    inside = _cell_view(reference.desk_mask, ny, nx).mean(axis=2) / 255.0 >= _MIN_CELL_INSIDE
-    in_zone = _cell_view(reference.item_zone, ny, nx).mean(axis=2) / 255.0 >= 0.5
+    inside, in_zone = reference.desk_cells
     n_desk = int(inside.sum())
     if n_desk == 0:
         return 0.0, 0.0, None
@@ -318,7 +416,7 @@ def hidden_desk(reference: Reference, aligned: np.ndarray) -> tuple[float, float
         if on_desk and int((blob & ~in_zone).sum()) >= min_outside:
             hidden += on_desk
 
-    return hidden / n_desk, float((changed & inside).sum()) / n_desk, reference.outline_in_place(aligned)
+    return hidden / n_desk, float((changed & inside).sum()) / n_desk, reference.outline_in_place(aligned, magnitude)
 
 
 def _zncc(a: np.ndarray, b: np.ndarray) -> float:
@@ -382,34 +480,10 @@ def outline_shift(reference: Reference, gray: np.ndarray) -> OutlineShift:
     return OutlineShift((float(bx), float(by)), float(np.hypot(bx, by)) / reference.scale, max(best, in_place), in_place)
 
 
-def assess(image: np.ndarray, camera, spec: QualitySpec, reference: Reference | None) -> QualityVerdict:
-    """Run the checks in order (dark, blurred, moved, occluded); the first that fails decides."""
-    if not spec.enabled:
-        return QualityVerdict("ok", "", {})
-    scale = _scale_for(image.shape[1])
-    gray = _small_gray(image, scale)
-    metrics: dict[str, float | int | None] = {}
-    mask = reference.desk_mask if reference is not None and reference.gray.shape == gray.shape else \
-        _mask_from_polygon(desk_outline_px(camera, scale), gray.shape)
-
-    metrics["luminance"] = round(luminance(gray, mask), 1)
-    if metrics["luminance"] < spec.min_luminance:
-        return QualityVerdict("cannot_judge", f"too dark: mean luminance {metrics['luminance']:.1f} on the desk "
-                              f"(minimum {spec.min_luminance:g}) / 画面过暗", metrics)
-
-    metrics["sharpness"] = round(sharpness(gray), 1)
-    if reference is not None:
-        metrics["sharpness_ratio"] = round(metrics["sharpness"] / max(reference.sharpness, 1e-6), 3)
-    if metrics["sharpness"] < spec.min_sharpness:
-        return QualityVerdict("cannot_judge", f"too blurred: sharpness (variance of Laplacian) {metrics['sharpness']:.1f} "
-                              f"(minimum {spec.min_sharpness:g}) / 画面模糊", metrics)
-    if reference is not None and metrics["sharpness_ratio"] < spec.min_sharpness_ratio:
-        return QualityVerdict("cannot_judge", f"too blurred: sharpness {metrics['sharpness']:.1f} is "
-                              f"{metrics['sharpness_ratio']:.0%} of the reference frame's {reference.sharpness:.1f} "
-                              f"(minimum {spec.min_sharpness_ratio:.0%}) / 画面模糊", metrics)
-    if reference is None:
-        return QualityVerdict("ok", "", metrics)
-
+def _aligned_or_moved(reference: Reference, gray: np.ndarray, camera, spec: QualitySpec,
+                      metrics: dict) -> np.ndarray | QualityVerdict:
+    """Feature-match the frame to the reference: the "camera moved" verdict, or the frame brought
+    onto the reference's pixels. Records what it measured in `metrics`."""
     shift = estimate_shift(reference, gray, camera, spec.min_matches)
     metrics["matches"] = shift.matches
     metrics["shift_px"] = None if shift.shift_px is None else round(shift.shift_px, 1)
@@ -450,7 +524,49 @@ def assess(image: np.ndarray, camera, spec: QualitySpec, reference: Reference | 
     # bring the frame onto the reference's pixels so that cells compare like with like
     aligned = cv2.warpPerspective(gray, shift.homography, (gray.shape[1], gray.shape[0]),
                                   flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP, borderMode=cv2.BORDER_REPLICATE)
-    largest, changed, visible = hidden_desk(reference, aligned)
+    return aligned
+
+
+def assess(image: np.ndarray, camera, spec: QualitySpec, reference: Reference | None) -> QualityVerdict:
+    """Run the checks in order (dark, blurred, moved, occluded); the first that fails decides."""
+    if not spec.enabled:
+        return QualityVerdict("ok", "", {})
+    scale = _scale_for(image.shape[1])
+    gray = _small_gray(image, scale)
+    metrics: dict[str, float | int | None] = {}
+    mask = reference.desk_mask if reference is not None and reference.gray.shape == gray.shape else \
+        _mask_from_polygon(desk_outline_px(camera, scale), gray.shape)
+
+    metrics["luminance"] = round(luminance(gray, mask), 1)
+    if metrics["luminance"] < spec.min_luminance:
+        return QualityVerdict("cannot_judge", f"too dark: mean luminance {metrics['luminance']:.1f} on the desk "
+                              f"(minimum {spec.min_luminance:g}) / 画面过暗", metrics)
+
+    metrics["sharpness"] = round(sharpness(gray), 1)
+    if reference is not None:
+        metrics["sharpness_ratio"] = round(metrics["sharpness"] / max(reference.sharpness, 1e-6), 3)
+    if metrics["sharpness"] < spec.min_sharpness:
+        return QualityVerdict("cannot_judge", f"too blurred: sharpness (variance of Laplacian) {metrics['sharpness']:.1f} "
+                              f"(minimum {spec.min_sharpness:g}) / 画面模糊", metrics)
+    if reference is not None and metrics["sharpness_ratio"] < spec.min_sharpness_ratio:
+        return QualityVerdict("cannot_judge", f"too blurred: sharpness {metrics['sharpness']:.1f} is "
+                              f"{metrics['sharpness_ratio']:.0%} of the reference frame's {reference.sharpness:.1f} "
+                              f"(minimum {spec.min_sharpness_ratio:.0%}) / 画面模糊", metrics)
+    if reference is None:
+        return QualityVerdict("ok", "", metrics)
+
+    magnitude = _gradients(gray)
+    steady = steady_shift(reference, magnitude)
+    if steady is not None:  # the static hall lines up with the reference: nothing moved, nothing to align
+        metrics["shift_px"] = round(steady[0] / reference.scale, 1)
+        metrics["steady_zncc"] = round(steady[1], 3)
+        aligned = gray
+    else:
+        moved = _aligned_or_moved(reference, gray, camera, spec, metrics)
+        if isinstance(moved, QualityVerdict):
+            return moved
+        aligned, magnitude = moved, None
+    largest, changed, visible = hidden_desk(reference, aligned, magnitude)
     metrics["hidden_share"] = round(largest, 3)
     metrics["changed_share"] = round(changed, 3)
     metrics["outline_visible"] = None if visible is None else round(visible, 3)

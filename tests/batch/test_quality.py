@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from calibration.camera import load_camera
-from inspector.batch.quality import Reference, assess, desk_corners_px
+from inspector.batch.quality import Reference, _gradients, assess, desk_corners_px, steady_shift
 from inspector.batch.site import QualitySpec
 from tests.batch import scenes as S
 
@@ -130,3 +130,34 @@ def test_limits_come_from_the_site_file(scene):
     assert assess(bumped, camera, QualitySpec(max_shift_px=40), reference).status == "ok"
     dim = _jpeg(S.darken(reference_image, 0.5))
     assert assess(dim, camera, QualitySpec(min_luminance=100), reference).status == "cannot_judge"
+
+
+def _steady(reference, image):
+    return steady_shift(reference, _gradients(cv2.cvtColor(image, cv2.COLOR_BGR2GRAY)))
+
+
+def test_a_steady_camera_is_recognised_cheaply_and_anything_else_gets_the_full_check(scene):
+    cam, camera, reference_image, reference = scene
+    frame = _jpeg(S.sensor_noise(reference_image, 3, 6.0))
+    shift_px, response = _steady(reference, frame)
+    assert shift_px < 0.2 and response > 0.9
+    verdict = assess(frame, camera, SPEC, reference)
+    assert verdict.status == "ok" and verdict.metrics["steady_zncc"] == pytest.approx(response, abs=1e-3)
+    assert "matches" not in verdict.metrics  # no feature matching was needed
+    # a 2 px bump, a 0.5 degree turn in place, a 1% zoom: each half of the hall moves, so the
+    # feature matching measures it (all small enough to judge the frame after aligning it)
+    zoom = cv2.warpAffine(reference_image, cv2.getRotationMatrix2D((SIZE[0] / 2, SIZE[1] / 2), 0.0, 1.01), SIZE,
+                          borderMode=cv2.BORDER_REPLICATE)
+    for name, image in {"bump": S.bump(reference_image, 2, 0), "turn": S.bump(reference_image, 0, 0, 0.5), "zoom": zoom}.items():
+        assert _steady(reference, _jpeg(image)) is None, name
+        verdict = assess(_jpeg(image), camera, SPEC, reference)
+        assert verdict.status == "ok" and "matches" in verdict.metrics and 0.5 < verdict.metrics["shift_px"] < SPEC.max_shift_px, (name, verdict)
+
+
+def test_a_camera_turned_in_place_is_camera_moved(scene):
+    _, camera, reference_image, reference = scene
+    verdict = assess(_jpeg(S.bump(reference_image, 0, 0, 4.0)), camera, SPEC, reference)
+    M = cv2.getRotationMatrix2D((SIZE[0] / 2, SIZE[1] / 2), 4.0, 1.0)
+    corners = desk_corners_px(camera)
+    expected_px = float(np.max(np.linalg.norm(corners @ M[:, :2].T + M[:, 2] - corners, axis=1)))
+    assert verdict.status == "camera_moved" and verdict.metrics["shift_px"] == pytest.approx(expected_px, abs=1.5)

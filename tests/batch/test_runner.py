@@ -145,3 +145,23 @@ def test_a_bug_met_on_one_file_is_recorded_against_it_and_retried(night_site, tm
     assert outcome.status == "error" and outcome.key == snap.key
     assert "internal error while inspecting (ZeroDivisionError: odd frame)" in outcome.message
     assert outcome.message.endswith(worker.RETRY_MARK)  # not final: the next run tries again
+
+
+def test_rows_committed_together_replace_old_ones_and_never_duplicate_a_key(tmp_path):
+    from datetime import datetime, timezone
+
+    from inspector.batch.runner import store_many
+
+    history = History(f"sqlite:///{tmp_path / 'h.db'}")
+
+    def row(key: str, score: float) -> dict:
+        return {"key": key, "camera_id": "window-01", "image_name": f"{key}.jpg", "image_sha256": key * 8,
+                "status": "ok", "score": score, "origin": "batch",
+                "captured_at": datetime(2026, 11, 20, 20, tzinfo=timezone.utc)}
+
+    store_many(history, [(row("a", 0.5), False), (row("b", 0.5), False)])
+    # "a" replaced; "b" stored meanwhile by another run keeps its row; "c" is new
+    store_many(history, [(row("a", 1.0), True), (row("b", 0.9), False), (row("c", 0.7), False)])
+    with Session(history.engine) as session:
+        scores = dict(session.execute(select(InspectionRow.key, InspectionRow.score)).all())
+    assert scores == {"a": 1.0, "b": 0.5, "c": 0.7}
