@@ -315,6 +315,31 @@ def evaluate_command(
     console.print(f"metrics and confusion matrix in {out}/")
 
 
+@app.command("tune-confidence")
+def tune_confidence_command(
+    folder: Annotated[Path, typer.Argument(help="YOLO-format labelled VALIDATION folder (not the set you report metrics on).")],
+    model: Annotated[str, typer.Option(help="Registry model name, card or weights path.")] = "desk-yolov8n-synth",
+    split: Annotated[str, typer.Option(help="Split under images/ (val, test, ...); '' for none.")] = "val",
+    record: Annotated[bool, typer.Option(help="Write the chosen confidence into the model's card.")] = False,
+) -> None:
+    """Choose the model's default confidence: the one with the best mean per-class F1 on a validation set."""
+    from models.training import tune_confidence
+
+    if not folder.is_dir():
+        raise fail(f"{folder}: not a folder")
+    try:
+        result = tune_confidence(model, folder, split or None, record=record)
+    except InspectorError as error:
+        raise fail(error)
+    for row in result["sweep"]:
+        mark = " <- chosen" if row is result["chosen"] else ""
+        console.print(f"  confidence {row['confidence']:.3f}  mean F1 {row['mean_f1']:.3f}  "
+                      f"mean recall {row['mean_recall']:.3f}  min recall {row['min_recall']:.3f}{mark}")
+    chosen = result["chosen"]
+    console.print(f"{result['images']} images: confidence {chosen['confidence']:.3f} (was {result['previous']}), "
+                  f"mean F1 {chosen['mean_f1']:.3f}" + (" — written to the card" if record else " (use --record to keep it)"))
+
+
 @app.command("export")
 def export_command(
     model: Annotated[str, typer.Argument(help="Registry model name or card path.")] = "desk-yolov8n-synth",

@@ -117,7 +117,8 @@ def train(
         model = YOLO(str(last))
         model.train(resume=True)
     else:
-        if base.endswith((".yaml", ".yml")) and not Path(base).is_file():
+        from_scratch = base.endswith((".yaml", ".yml")) and not Path(base).is_file()
+        if from_scratch:
             model = YOLO(base)  # an architecture from the ultralytics package, random init
         else:
             card_path = resolve_card(base, registry)
@@ -126,6 +127,9 @@ def train(
                     device=device, project=str(runs_dir.resolve()), name=name, exist_ok=True, plots=False,
                     amp=False, deterministic=True, verbose=True, val=True, patience=max(epochs, 50), cache=cache,
                     close_mosaic=max(2, epochs // 5),
+                    # a fine-tuned model is trained already: the default 3 warm-up epochs would spend a
+                    # short CPU run's best part at a crawling learning rate
+                    warmup_epochs=3.0 if from_scratch else 0.5,
                     # A time budget makes ultralytics refit the epoch count and LR schedule after epoch 1,
                     # so a CPU session can plan a run that ends before the session does.
                     **({"time": hours} if hours else {}))
@@ -234,6 +238,54 @@ def evaluate(model: str, folder: Path, split: str | None = "val", out_dir: Path 
     if record:  # the card keeps the figures of the set it was judged on
         write_card(card.model_copy(update={"metrics": {**metrics, "dataset": str(folder), "split": split}}), card_path)
     return metrics
+
+
+_SWEEP_FLOOR = 0.05  # detections are collected down to this confidence, then thresholds are swept
+
+
+def tune_confidence(model: str, folder: Path, split: str | None = "val", registry: Path = REGISTRY_DIR,
+                    backend: str = "auto", record: bool = False,
+                    thresholds: np.ndarray = np.round(np.arange(0.05, 0.80, 0.025), 3)) -> dict:
+    """The default confidence that maximises the mean per-class F1 (IoU 0.5) on a labelled folder,
+    through the product's detector path. Choose it on a validation split, never on the held-out set
+    the card's metrics come from. `record` writes it into the card."""
+    import cv2
+
+    from models.registry import load_detector
+
+    card_path = resolve_card(model, registry)
+    card = read_card(card_path)
+    detector = load_detector(str(card_path), backend=backend, confidence=_SWEEP_FLOOR)
+    index = {name: i for i, name in enumerate(card.classes)}
+    n = len(card.classes)
+    per_image = []
+    for image_path in find_images(folder, split):
+        image = cv2.imread(str(image_path))
+        if image is None:
+            raise ModelError("cannot read image", str(image_path))
+        truth = read_labels(image_path, image.shape[1], image.shape[0])
+        detections = sorted(detector.detect(image), key=lambda d: -d.confidence)
+        per_image.append((np.array([d.bbox_px for d in detections]).reshape(-1, 4),
+                          np.array([index[d.class_name] for d in detections], dtype=int),
+                          np.array([d.confidence for d in detections]), truth))
+    rows = []
+    for threshold in thresholds:
+        confusion = np.zeros((n + 1, n + 1), dtype=int)
+        for boxes, classes, scores, truth in per_image:
+            keep = scores >= threshold
+            confusion += match_image(boxes[keep], classes[keep], truth.boxes, truth.classes, n)
+        hits = np.diag(confusion)[:n]
+        true_totals, predicted_totals = confusion[:, :n].sum(axis=0), confusion[:n, :].sum(axis=1)
+        present = true_totals > 0
+        f1 = 2 * hits / np.maximum(true_totals + predicted_totals, 1)
+        recall = hits / np.maximum(true_totals, 1)
+        rows.append({"confidence": float(threshold), "mean_f1": round(float(f1[present].mean()), 4),
+                     "min_recall": round(float(recall[present].min()), 4),
+                     "mean_recall": round(float(recall[present].mean()), 4)})
+    best = max(rows, key=lambda row: (row["mean_f1"], row["confidence"]))  # on a tie, the stricter threshold
+    if record:
+        write_card(card.model_copy(update={"confidence": best["confidence"]}), card_path)
+    return {"chosen": best, "previous": card.confidence, "images": len(per_image), "sweep": rows}
 
 
 def plot_confusion(confusion: np.ndarray, names: list[str], path: Path) -> Path:

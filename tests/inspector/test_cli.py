@@ -98,3 +98,12 @@ def test_console_script_is_installed():
     exe = shutil.which("desk-inspector") or str(__import__("pathlib").Path(sys.executable).parent / "desk-inspector")
     result = subprocess.run([exe, "--help"], capture_output=True, text=True, timeout=60)
     assert result.returncode == 0 and "inspect" in result.stdout
+
+
+def test_model_commands_reject_a_missing_folder_or_model_with_exit_2(tmp_path):
+    for command in ("evaluate", "tune-confidence"):
+        result = _run(command, tmp_path / "nowhere")
+        assert result.exit_code == 2 and "not a folder" in result.output, (command, result.output)
+    (tmp_path / "images").mkdir()
+    result = _run("tune-confidence", tmp_path, "--model", "no-such-model")
+    assert result.exit_code == 2 and "no-such-model" in result.output, result.output

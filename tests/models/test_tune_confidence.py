@@ -1,0 +1,58 @@
+"""Choosing a model's default confidence on a validation set: the threshold with the best mean
+per-class F1, found by sweeping the detections of the product's own detector path."""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+import pytest
+import yaml
+
+from inspector.records import Detection
+from models import registry
+from models.training import tune_confidence
+from tests.models.conftest import build_tiny_model
+
+
+class _Scripted:
+    """A detector that returns fixed detections (what the sweep is tested on)."""
+
+    confidence = 0.05
+
+    def __init__(self, detections):
+        self._detections = detections
+
+    def detect(self, image):
+        return self._detections
+
+
+@pytest.fixture
+def labelled(tmp_path):
+    (tmp_path / "images" / "val").mkdir(parents=True)
+    (tmp_path / "labels" / "val").mkdir(parents=True)
+    cv2.imwrite(str(tmp_path / "images" / "val" / "a.jpg"), np.zeros((100, 100, 3), np.uint8))
+    # a cup at (10,10)-(30,30) and a monitor at (50,50)-(80,80), YOLO-normalised
+    (tmp_path / "labels" / "val" / "a.txt").write_text("0 0.2 0.2 0.2 0.2\n1 0.65 0.65 0.3 0.3\n")
+    return tmp_path
+
+
+def test_the_threshold_with_the_best_mean_f1_is_chosen_and_recorded(labelled, tmp_path, monkeypatch):
+    card_path = build_tiny_model(tmp_path / "registry" / "tiny")
+    scripted = _Scripted((
+        Detection("cup", 0.6, (10.0, 10.0, 30.0, 30.0)),  # right
+        Detection("cup", 0.3, (60.0, 10.0, 90.0, 30.0)),  # nothing there
+        Detection("monitor", 0.21, (50.0, 50.0, 80.0, 80.0)),  # right, unsure
+    ))
+    monkeypatch.setattr(registry, "load_detector", lambda *args, **kwargs: scripted)
+    result = tune_confidence(str(card_path), labelled, "val", record=True)
+    by_threshold = {row["confidence"]: row for row in result["sweep"]}
+    # <= 0.21: cup 1 right + 1 wrong (F1 2/3), monitor found (F1 1) -> mean 5/6
+    assert by_threshold[0.2]["mean_f1"] == pytest.approx(5 / 6, abs=1e-4)
+    # 0.21 < t <= 0.3: the monitor is lost; 0.3 < t <= 0.6: only the right cup is left
+    assert by_threshold[0.25]["mean_f1"] == pytest.approx(1 / 3, abs=1e-4)
+    assert by_threshold[0.4]["mean_f1"] == pytest.approx(0.5, abs=1e-4)
+    assert by_threshold[0.4]["min_recall"] == 0.0 and by_threshold[0.2]["min_recall"] == 1.0
+    assert by_threshold[0.7]["mean_f1"] == 0.0
+    # ties between 0.05 and 0.2 go to the strictest threshold
+    assert result["chosen"]["confidence"] == 0.2 and result["previous"] == pytest.approx(1e-9)
+    assert yaml.safe_load(card_path.read_text())["confidence"] == 0.2
