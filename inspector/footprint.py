@@ -10,12 +10,24 @@ at an unknown position (x, y), with unknown size factors and a small unknown tur
 that solid through the calibrated camera (pose + lens) and solve, by robust non-linear least
 squares, for the position, sizes and turn whose projected image box matches the detected box;
 weak log-normal priors keep the sizes near the class's nominal ones when the view cannot tell
-them apart (near-overhead views cannot see height), and a robust turn prior keeps items square
-unless the box shows otherwise. Where a class has several typical shapes, the one that explains
-the box best is kept. Box sides touching the image border are left out (the item is cut off there).
+them apart (near-overhead views cannot see height), and a turn prior (most items kept square
+within a few degrees, the rest at any angle) keeps items square unless the box shows otherwise.
+Box sides touching the image border are left out (the item is cut off there).
+
+Where a class has several typical shapes, the one that explains the box best is kept. But a box
+alone often fits one shape at more than one turn: a flat item turned by some angle has nearly the
+box of the same item mirrored about the image's rows (see `_mirror_turns_deg`), and a squarish one
+turned 20 deg that of a larger one kept square. So a flat item's solids are fitted from several
+starting turns and, seen by a box alone, the reported extent (the axis-aligned rectangle that has
+the item's distance to every desk edge) is the average over the best shape's distinct fits, each
+weighted by its posterior mass (exp(-cost), times the width of its optimum: Laplace's
+approximation). A margin then moves part of the way toward a turned reading that is nearly as
+likely as the square one, instead of all the way to whichever is likelier. A tall item's box is
+mostly its height: its best fit is taken.
 
 This uses every side of the box and the camera pose, works for overhead and oblique views alike,
-and degrades gracefully to the class prior; a polygon (segmentation) gives the orientation.
+and degrades gracefully to the class prior; a polygon (segmentation) gives the orientation, and
+then the best fit is taken.
 All of an image's fits are solved together (one vectorised Levenberg-Marquardt), which keeps
 placement at a few milliseconds per image.
 """
@@ -39,10 +51,22 @@ _SIZE_PRIOR_SIGMA = 0.15  # log-scale std of real sizes around the standard's no
 _HEIGHT_PRIOR_SIGMA = {"brochure": 0.6}
 _CIRCLE_SEGMENTS = 16
 _BORDER_PX = 2.0  # a box side this close to the image border is treated as cut off
-_GOOD_FIT_COST = 2.0  # cost below which the unturned solid explains the box
+_GOOD_FIT_COST = 2.0  # cost (less the turn prior) below which a solid explains the box
 _TURN_CANDIDATES_DEG = (-60.0, -30.0, -15.0, 15.0, 30.0, 60.0, 90.0)
-_TURN_COST_CAP = 1.5
-_YAW_PRIOR_DEG = 5.0  # (robust: linear beyond it) most items are kept square within a few degrees, some are not
+_MODERATE_TURNS_DEG = (-20.0, 20.0)  # extra starts for a flat item's typical solid, see _flat_starts_deg
+_SAME_START_DEG = 8.0  # a start this close to square ends where the square start does
+# Turn prior, a mixture: most items are kept square (lengthwise or sideways) within a few degrees,
+# the rest lie at any angle
+# (the shares our synthetic scenes are drawn with, models/synth/scene.py sample_yaw; real desks
+# look alike: most things are squared up to the edge, a few are put down anyhow)
+_SQUARE_SHARE = 0.7
+_YAW_PRIOR_DEG = 4.0  # spread of "kept square"
+_ANY_TURN_DENSITY = (1.0 - _SQUARE_SHARE) / 90.0  # per degree of a turn folded into (-45, 45]
+# fits of one solid this close in cost and in extent are one hypothesis, reached from two starts
+_DUPLICATE_COST = 0.01
+_DUPLICATE_CM = 0.1
+# the mirrored reading of a box needs an item whose box is mostly its footprint, not its height
+_FLAT_HEIGHT_SHARE = 0.5
 # Solver: Levenberg-Marquardt on all of an image's fits at once (numpy, forward differences).
 # Unknowns per fit: x, y (cm), log width, log height and log depth factors, turn (deg).
 _PARAM_SCALE = np.array([10.0, 10.0, 0.1, 0.1, 0.1, 10.0])
@@ -92,7 +116,7 @@ def _mirrored(solid: Solid, name: str) -> Solid:
 
 
 def _solid(name: str, *parts: np.ndarray, round: bool = False) -> Solid:
-    return Solid(name, np.vstack(parts), round)
+    return Solid(name, np.unique(np.vstack(parts), axis=0), round)  # each corner once: fewer points to project
 
 
 _CUBOID = _solid("cuboid", _rect(-0.5, 0.5, -0.5, 0.5, 0.0), _rect(-0.5, 0.5, -0.5, 0.5, 1.0))
@@ -162,21 +186,29 @@ def base_outline(class_name: str, width_cm: float, depth_cm: float, angle_deg: f
     return _rotated(solid.outline * [width_cm, depth_cm], angle_deg)
 
 
-def _solid_points(points: np.ndarray, params: np.ndarray, nominal: np.ndarray, round_: np.ndarray) -> np.ndarray:
-    """(S, K, 3) desk-frame points of S solids: unit points (S, K, 3), params (S, 6), nominal (S, 3) w, d, h."""
+def _solid_points(points: np.ndarray, solid_of_point: np.ndarray, params: np.ndarray, nominal: np.ndarray,
+                  round_: np.ndarray) -> np.ndarray:
+    """(T, 3) desk-frame points of S solids, all their unit points (T, 3) in one array, each point's
+    solid given by solid_of_point (T,): params (S, 6), nominal (S, 3) w, d, h."""
     log_depth = np.where(round_, params[:, 2], params[:, 4])
     scale = nominal * np.exp(np.stack([params[:, 2], log_depth, params[:, 3]], axis=1))
-    local = points * scale[:, None, :]
-    xy = _rotated(local[..., :2], params[:, 5]) + params[:, None, :2]
-    return np.concatenate([xy, local[..., 2:]], axis=-1)
+    angle = np.radians(params[:, 5])
+    cos, sin = np.cos(angle), np.sin(angle)
+    # each solid's scale-turn-shift as one row of coefficients: one gather per point instead of several
+    coef = np.stack([cos * scale[:, 0], -sin * scale[:, 1], params[:, 0],
+                     sin * scale[:, 0], cos * scale[:, 1], params[:, 1], scale[:, 2]], axis=1)[solid_of_point]
+    x, y, z = points[:, 0], points[:, 1], points[:, 2]
+    return np.stack([x * coef[:, 0] + y * coef[:, 1] + coef[:, 2], x * coef[:, 3] + y * coef[:, 4] + coef[:, 5],
+                     z * coef[:, 6]], axis=1)
 
 
-def _image_boxes(camera: Camera, points: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Image boxes (S, 4) of (S, K, 3) point sets, and whether each lies wholly in front of the camera."""
-    px, in_front = camera.project_points(points.reshape(-1, 3))
-    px = px.reshape(points.shape[0], points.shape[1], 2)
-    boxes = np.concatenate([px.min(axis=1), px.max(axis=1)], axis=1)[:, [0, 1, 2, 3]]
-    return boxes, in_front.reshape(points.shape[0], -1).all(axis=1)
+def _image_boxes(camera: Camera, points: np.ndarray, first_point: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Image boxes (S, 4) of point sets given as one (T, 3) array, set s starting at first_point[s],
+    and whether each set lies wholly in front of the camera."""
+    px, in_front = camera.project_points(points)
+    boxes = np.concatenate([np.minimum.reduceat(px, first_point, axis=0),
+                            np.maximum.reduceat(px, first_point, axis=0)], axis=1)
+    return boxes, np.logical_and.reduceat(in_front, first_point)
 
 
 def solid_image_box(
@@ -216,6 +248,12 @@ def _fold(angles_deg: np.ndarray) -> np.ndarray:
     return np.where(folded == -45.0, 45.0, folded)
 
 
+def _half_turn_fold(angles_deg: np.ndarray) -> np.ndarray:
+    """Turns into (-90, 90]: a solid turned half round has the same box, a quarter turn has not."""
+    folded = (angles_deg + 90.0) % 180.0 - 90.0
+    return np.where(folded == -90.0, 90.0, folded)
+
+
 def fold_angle_deg(angle_deg: float) -> float:
     """A rectangle looks the same every 90 deg: fold any angle into (-45, 45]."""
     folded = (angle_deg + 45.0) % 90.0 - 45.0
@@ -228,7 +266,9 @@ class _Fits:
 
     detection: np.ndarray  # (S,) index into the detections
     solids: tuple[Solid, ...]
-    points: np.ndarray  # (S, K, 3) unit points, padded by repeating a point (no effect on a box)
+    points: np.ndarray  # (T, 3) unit points of all the fits' solids, one after the other
+    first_point: np.ndarray  # (S,) where each fit's points start
+    point_count: np.ndarray  # (S,)
     round: np.ndarray  # (S,)
     nominal: np.ndarray  # (S, 3) width, depth, height cm
     detected: np.ndarray  # (S, 4) px
@@ -240,21 +280,38 @@ class _Fits:
     @staticmethod
     def build(rows: list[tuple[int, Solid, bool]], data: "_DetectionData") -> "_Fits":
         """rows: (detection index, solid, turn free)."""
-        k_max = max(len(solid.points) for _, solid, _ in rows)
-        points = np.stack([np.vstack([solid.points, np.repeat(solid.points[-1:], k_max - len(solid.points), axis=0)])
-                           for _, solid, _ in rows])
+        points = np.vstack([solid.points for _, solid, _ in rows])
+        count = np.array([len(solid.points) for _, solid, _ in rows])
         index = np.array([i for i, _, _ in rows])
         round_ = np.array([solid.round for _, solid, _ in rows])
         free = np.ones((len(rows), 6), dtype=bool)
         free[:, 4] = ~round_  # a round solid's depth follows its width
         free[:, 5] = [turn for _, _, turn in rows]
-        return _Fits(index, tuple(solid for _, solid, _ in rows), points, round_, data.nominal[index],
-                     data.detected[index], data.usable[index], data.sigma_px[index], data.size_sigma[index], free)
+        return _Fits(index, tuple(solid for _, solid, _ in rows), points, np.cumsum(count) - count, count, round_,
+                     data.nominal[index], data.detected[index], data.usable[index], data.sigma_px[index],
+                     data.size_sigma[index], free)
+
+    def extents(self, params: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Every fit's plan-outline extent [x0, y0, x1, y1] (S, 4) cm and height (S,) cm."""
+        outlines = [solid.outline for solid in self.solids]
+        count = np.array([len(o) for o in outlines])
+        first = np.cumsum(count) - count
+        solid_of_point = np.repeat(np.arange(len(outlines)), count)
+        flat = np.hstack([np.vstack(outlines), np.zeros((count.sum(), 1))])
+        plan = _solid_points(flat, solid_of_point, params, self.nominal, self.round)[:, :2]
+        extent = np.concatenate([np.minimum.reduceat(plan, first, axis=0),
+                                 np.maximum.reduceat(plan, first, axis=0)], axis=1)
+        return extent, self.nominal[:, 2] * np.exp(params[:, 3])
 
     def residuals(self, camera: Camera, params: np.ndarray, rows: np.ndarray | None = None) -> np.ndarray:
         """(N, 8): 4 box sides in units of the box noise, 3 size priors, 1 turn prior (0 when fixed)."""
         rows = np.arange(len(params)) if rows is None else rows
-        boxes, in_front = _image_boxes(camera, _solid_points(self.points[rows], params, self.nominal[rows], self.round[rows]))
+        count = self.point_count[rows]
+        first = np.cumsum(count) - count
+        solid_of_point = np.repeat(np.arange(len(rows)), count)  # the points of the rows asked for, in order
+        points = self.points[self.first_point[rows][solid_of_point] + np.arange(count.sum()) - first[solid_of_point]]
+        boxes, in_front = _image_boxes(camera, _solid_points(points, solid_of_point, params, self.nominal[rows],
+                                                             self.round[rows]), first)
         image_terms = np.where(self.usable[rows], (boxes - self.detected[rows]) / self.sigma_px[rows, None], 0.0)
         image_terms[~in_front] = _BEHIND_CAMERA_RESIDUAL
         size_terms = params[:, 2:5] / self.size_sigma[rows]
@@ -263,13 +320,18 @@ class _Fits:
         return np.concatenate([image_terms, size_terms, turn_terms[:, None]], axis=1)
 
 
-def _turn_residual(angles_deg: np.ndarray) -> np.ndarray:
-    """Turn prior as a residual: most items are kept square within a few degrees (soft-L1 with a
-    scale of _YAW_PRIOR_DEG), and some are put down at any angle (the cost stops growing at
-    _TURN_COST_CAP, so a box that clearly shows a turn gets it)."""
+def _turn_prior_cost(angles_deg: np.ndarray) -> np.ndarray:
+    """-log of the turn prior, 0 when square: a share _SQUARE_SHARE kept square (normal, spread
+    _YAW_PRIOR_DEG), the rest at any angle (uniform), so a box that clearly shows a turn gets it."""
     r = _fold(angles_deg) / _YAW_PRIOR_DEG
-    capped = np.minimum(np.sqrt(1.0 + r**2) - 1.0, _TURN_COST_CAP)
-    return np.sign(r) * np.sqrt((capped + 1.0) ** 2 - 1.0)
+    square = _SQUARE_SHARE / (_YAW_PRIOR_DEG * math.sqrt(2 * math.pi))
+    return np.log(square + _ANY_TURN_DENSITY) - np.log(square * np.exp(-0.5 * r**2) + _ANY_TURN_DENSITY)
+
+
+def _turn_residual(angles_deg: np.ndarray) -> np.ndarray:
+    """Turn prior as a residual whose soft-L1 cost (see _cost) is the prior's -log."""
+    cost = _turn_prior_cost(angles_deg)
+    return np.sign(_fold(angles_deg)) * np.sqrt((cost + 1.0) ** 2 - 1.0)
 
 
 def _cost(residuals: np.ndarray) -> np.ndarray:
@@ -277,8 +339,9 @@ def _cost(residuals: np.ndarray) -> np.ndarray:
     return np.sum(np.sqrt(1.0 + residuals**2) - 1.0, axis=1)
 
 
-def _solve(camera: Camera, fits: _Fits, start: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Levenberg-Marquardt with robust reweighting, on every fit at once. Returns (params, cost).
+def _solve(camera: Camera, fits: _Fits, start: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Levenberg-Marquardt with robust reweighting, on every fit at once. Returns (params, cost,
+    log volume) per fit.
 
     One projection call per iteration serves all fits: each trial step is evaluated together with
     the finite differences its Jacobian needs, so an accepted step costs no second call. That is
@@ -287,13 +350,15 @@ def _solve(camera: Camera, fits: _Fits, start: np.ndarray) -> tuple[np.ndarray, 
     eye = np.eye(p)
 
     def evaluate(points: np.ndarray, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Residuals (m, r) at the points and their forward-difference Jacobians (m, p, r)."""
+        """Residuals (m, r) at the points and their forward-difference Jacobians (m, p, r), the
+        differences taken for the free unknowns only (a round solid's turn changes nothing)."""
         m = len(rows)
-        batch = np.concatenate([points[:, None, :], points[:, None, :] + eye * _DIFF_STEP], axis=1).reshape(-1, p)
-        values = fits.residuals(camera, batch, np.repeat(rows, p + 1)).reshape(m, p + 1, -1)
-        jacobian = (values[:, 1:, :] - values[:, :1, :]) / _DIFF_STEP[None, :, None]
-        jacobian[~fits.free[rows]] = 0.0
-        return values[:, 0, :], jacobian
+        fit, unknown = np.nonzero(fits.free[rows])
+        shifted = points[fit] + eye[unknown] * _DIFF_STEP[unknown, None]
+        values = fits.residuals(camera, np.concatenate([points, shifted]), np.concatenate([rows, rows[fit]]))
+        jacobian = np.zeros((m, p, values.shape[1]))
+        jacobian[fit, unknown] = (values[m:] - values[fit]) / _DIFF_STEP[unknown, None]
+        return values[:m], jacobian
 
     params = start.copy()
     residuals, jacobian = evaluate(params, np.arange(n))
@@ -326,7 +391,20 @@ def _solve(camera: Camera, fits: _Fits, start: np.ndarray) -> tuple[np.ndarray, 
         damping[rows] = np.where(better, np.maximum(damping[rows] / 3.0, 1e-7), damping[rows] * 4.0)
         small_step = np.max(np.abs(step) / _PARAM_SCALE, axis=1) < _STEP_TOL
         active[rows] = ~(small_step | settled | (damping[rows] > 1e6))
-    return params, cost
+    return params, cost, _log_volume(jacobian, residuals, fits.free)
+
+
+def _log_volume(jacobian: np.ndarray, residuals: np.ndarray, free: np.ndarray) -> np.ndarray:
+    """-0.5 log det of the cost's curvature (Gauss-Newton) over the free unknowns, per fit: how
+    wide the range of answers explaining the box is (Laplace's approximation of the posterior mass
+    next to its peak): a turn held only by the prior's narrow peak is worth less than its cost says."""
+    weight = 1.0 / np.sqrt(1.0 + residuals**2)
+    normal = np.einsum("mpr,mr,mqr->mpq", jacobian, weight, jacobian) / (_PARAM_SCALE[:, None] * _PARAM_SCALE)
+    normal[~free] = 0.0
+    normal.transpose(0, 2, 1)[~free] = 0.0
+    normal[~free[:, :, None] & np.eye(free.shape[1], dtype=bool)[None]] = 1.0
+    sign, logdet = np.linalg.slogdet(normal)
+    return np.where(sign > 0, -0.5 * logdet, 0.0)  # a degenerate curvature: leave the cost to judge
 
 
 @dataclass(frozen=True)
@@ -362,66 +440,141 @@ def _detection_data(camera: Camera, detections: Sequence[Detection], priors: Seq
     )
 
 
-def _fit_all(camera: Camera, detections: Sequence[Detection], priors) -> list[tuple[Solid, np.ndarray]]:
-    """The best (solid, params) for every detection.
+@dataclass(frozen=True)
+class _Hypothesis:
+    """One way a solid explains a box: its fitted unknowns and the fit's cost (-log posterior)."""
 
-    Orientation: from the polygon when there is one. From a box alone, an elongated item turned on
-    the desk (a pen lying front-to-back) fits no unturned solid; then the turn that fits the box
-    best is taken. Items are mostly kept square (a yaw prior of _YAW_PRIOR_DEG), and a turn is taken
-    only when it explains the box clearly better: a thin item's box fits two mirrored turns."""
+    solid: Solid
+    params: np.ndarray
+    cost: float
+    log_volume: float  # see _log_volume
+    box_cost: float  # the cost less the turn prior: how well the solid explains the box and sizes
+    extent_cm: np.ndarray  # [x0, y0, x1, y1] of its plan outline on the desk
+    height_cm: float
+
+
+def _mirror_turns_deg(camera: Camera, detected: np.ndarray) -> np.ndarray:
+    """Per box, the turn 2*psi, psi being the direction of the image's rows on the desk there: a
+    flat, symmetric item seen from above has the same box square and turned by 2*psi (mirrored
+    about that direction), so this is where the other explanation of a square-looking box lies."""
+    center = np.stack([(detected[:, 0] + detected[:, 2]) / 2, detected[:, 3]], axis=1)
+    half_width = np.maximum((detected[:, 2] - detected[:, 0]) / 2, 1.0)[:, None]
+    left = camera.image_to_desk(center - [1.0, 0.0] * half_width)
+    right = camera.image_to_desk(center + [1.0, 0.0] * half_width)
+    row = right - left
+    return _half_turn_fold(2.0 * np.degrees(np.arctan2(row[:, 1], row[:, 0])))
+
+
+def _flat_starts_deg(most_typical: bool, mirror_deg: float) -> tuple[float, ...]:
+    """Turns to start a flat, box-only item's solid from: square; the mirrored turn, unless it is
+    square too; and for the class's most typical solid a moderate turn either way (a squarish item
+    turned 20 deg has much the box of a larger one kept square)."""
+    mirror = (mirror_deg,) if abs(mirror_deg) > _SAME_START_DEG else ()
+    return (0.0, *mirror, *(_MODERATE_TURNS_DEG if most_typical else ()))
+
+
+def _hypotheses(fits: _Fits, params: np.ndarray, cost: np.ndarray, log_volume: np.ndarray) -> list[_Hypothesis]:
+    """One hypothesis per solved fit, with the extent and height it puts on the desk."""
+    extent, height = fits.extents(params)
+    box_cost = cost - np.where(fits.free[:, 5], _turn_prior_cost(params[:, 5]), 0.0)
+    return [_Hypothesis(fits.solids[j], params[j], float(cost[j]), float(log_volume[j]), float(box_cost[j]),
+                        extent[j], float(height[j])) for j in range(len(params))]
+
+
+def _distinct(hypotheses: list[_Hypothesis]) -> list[_Hypothesis]:
+    """Cheapest first, without repeats: starts that end in the same fit count once in the average."""
+    kept: list[_Hypothesis] = []
+    for h in sorted(hypotheses, key=lambda h: h.cost):
+        if not any(k.solid is h.solid and abs(k.cost - h.cost) < _DUPLICATE_COST
+                   and np.max(np.abs(k.extent_cm - h.extent_cm)) < _DUPLICATE_CM for k in kept):
+            kept.append(h)
+    return kept
+
+
+def _fit_all(camera: Camera, detections: Sequence[Detection], priors) -> list[list[_Hypothesis]]:
+    """The distinct (solid, params, cost) fits of every detection, cheapest first.
+
+    Orientation: from the polygon when there is one. From a box alone, a flat item's solids are
+    fitted from square, from the mirrored turn (see _mirror_turns_deg: the two readings of one
+    box) and from moderate turns; an elongated item turned on the desk (a pen lying
+    front-to-back) that fits none of them well is also started from large turns. For flat items the
+    best solid's distinct fits are kept (see _expected_extent), for tall ones the best fit only."""
     data = _detection_data(camera, detections, priors)
     polygon_angles = [
         orientation_from_polygon(camera, d.polygon_px, data.nominal[i, 2])
         if d.polygon_px and not all(s.round for s in solids_for(d.class_name)) else None
         for i, d in enumerate(detections)
     ]
-    # 1. every solid of the class, from unturned (or turned as the polygon says). A box-only item may
-    # turn a little: a keyboard turned 8 deg reaches 6 cm deeper, which a size change would explain
-    # only against its size prior
-    rows = [(i, solid, polygon_angles[i] is None and not solid.round)
-            for i, d in enumerate(detections) for solid in solids_for(d.class_name)]
+    mirror_deg = _mirror_turns_deg(camera, data.detected)
+    flat = data.nominal[:, 2] <= _FLAT_HEIGHT_SHARE * data.nominal[:, :2].max(axis=1)
+    # 1. every solid of the class, from unturned (or turned as the polygon says) and, box-only and
+    # flat, from the other turns of _flat_starts_deg. A box-only item may turn a little: a keyboard
+    # turned 8 deg reaches 6 cm deeper, which a size change would explain only against its size prior
+    rows, turns = [], []
+    for i, d in enumerate(detections):
+        for solid in solids_for(d.class_name):
+            box_only = polygon_angles[i] is None and not solid.round
+            starts = (_flat_starts_deg(solid is solids_for(d.class_name)[0], mirror_deg[i]) if box_only and flat[i]
+                      else (polygon_angles[i] or 0.0,))
+            for turn in starts:
+                rows.append((i, solid, box_only))
+                turns.append(turn)
     fits = _Fits.build(rows, data)
     start = data.start[fits.detection].copy()
-    start[:, 5] = [polygon_angles[i] or 0.0 for i in fits.detection]
-    params, cost = _solve(camera, fits, start)
-    best: list[tuple[Solid, np.ndarray, float]] = []
-    for i in range(len(detections)):
-        mine = np.flatnonzero(fits.detection == i)
-        j = mine[np.argmin(cost[mine])]  # ties go to the most typical solid (listed first)
-        best.append((fits.solids[j], params[j], float(cost[j])))
+    start[:, 5] = turns
+    found: list[list[_Hypothesis]] = [[] for _ in detections]
+    for i, h in zip(fits.detection, _hypotheses(fits, *_solve(camera, fits, start))):
+        found[i].append(h)
+    # ties go to the most typical solid (listed first: the sort is stable)
+    found = [_distinct(h) for h in found]
     # 2. large turns for elongated box-only items that a small turn does not explain (a pen lying
-    # front-to-back), each start refined with the turn free; the best total cost wins. (A squarish
-    # item turned far looks much like a larger one: the starts add nothing measurable there.)
+    # front-to-back), each start refined with the turn free. (A squarish item turned far looks much
+    # like a larger one: the starts add nothing measurable there.)
     turning = [i for i in range(len(detections))
-               if polygon_angles[i] is None and not best[i][0].round and best[i][2] > _GOOD_FIT_COST
+               if polygon_angles[i] is None and not found[i][0].solid.round and found[i][0].box_cost > _GOOD_FIT_COST
                and max(data.nominal[i, :2]) > 1.3 * min(data.nominal[i, :2])]
     if turning:
-        rows = [(i, best[i][0], True) for i in turning for _ in _TURN_CANDIDATES_DEG]
+        rows = [(i, found[i][0].solid, True) for i in turning for _ in _TURN_CANDIDATES_DEG]
         fits = _Fits.build(rows, data)
         start = data.start[fits.detection].copy()
         start[:, 5] = np.tile(_TURN_CANDIDATES_DEG, len(turning))
-        params, cost = _solve(camera, fits, start)
+        for i, h in zip(fits.detection, _hypotheses(fits, *_solve(camera, fits, start))):
+            found[i].append(h)
         for i in turning:
-            mine = np.flatnonzero(fits.detection == i)
-            j = mine[np.argmin(cost[mine])]
-            if cost[j] < best[i][2]:
-                best[i] = (best[i][0], params[j], float(cost[j]))
-    return [(solid, params) for solid, params, _ in best]
+            found[i] = _distinct(found[i])
+    # a flat item's box reads two ways (see _mirror_turns_deg): keep the best solid's distinct turns;
+    # a tall item's other fits are other turns its box hardly tells apart: take its best
+    return [[k for k in h if k.solid is h[0].solid] if flat[i] else h[:1] for i, h in enumerate(found)]
 
 
-def _desk_item(detection: Detection, item_id: int, solid: Solid, params: np.ndarray, nominal, box_only: bool) -> DeskItem:
+def _outline(detection: Detection, h: _Hypothesis, nominal) -> tuple[np.ndarray, float]:
+    """A hypothesis's plan outline (N, 2) cm on the desk and its height cm."""
     width0, depth0, height0 = nominal
-    width = width0 * math.exp(params[2])
-    depth = depth0 * math.exp(params[2] if solid.round else params[4])
-    height = height0 * math.exp(params[3])
-    angle_deg = float(params[5])
-    outline = base_outline(detection.class_name, width, depth, angle_deg, solid) + params[None, :2]
-    if box_only and fold_angle_deg(angle_deg) != 0.0:
+    width = width0 * math.exp(h.params[2])
+    depth = depth0 * math.exp(h.params[2] if h.solid.round else h.params[4])
+    outline = base_outline(detection.class_name, width, depth, float(h.params[5]), h.solid) + h.params[None, :2]
+    return outline, height0 * math.exp(h.params[3])
+
+
+def _expected_extent(hypotheses: list[_Hypothesis]) -> tuple[np.ndarray, float]:
+    """The extent [x0, y0, x1, y1] cm and height averaged over the hypotheses, weighted by their
+    posterior mass (exp(log volume - cost)): where a box fits a square item and a turned one
+    alike, the margins are the ones expected over both rather than all-or-nothing on the likelier."""
+    log_mass = np.array([h.log_volume - h.cost for h in hypotheses])
+    weights = np.exp(log_mass - log_mass.max())
+    weights /= weights.sum()
+    return weights @ np.array([h.extent_cm for h in hypotheses]), float(weights @ [h.height_cm for h in hypotheses])
+
+
+def _desk_item(detection: Detection, item_id: int, hypotheses: list[_Hypothesis], nominal, box_only: bool) -> DeskItem:
+    best = hypotheses[0]
+    outline, height = _outline(detection, best, nominal)
+    angle_deg = float(best.params[5])
+    if box_only and (len(hypotheses) > 1 or fold_angle_deg(angle_deg) != 0.0):
         # A box tells how far a turned item reaches, not which way it is turned, and detector
         # boxes are too noisy to judge the turn by: report the extent (its axis-aligned rectangle,
         # which has the same distance to every desk edge) and leave alignment to polygons.
-        x0, y0 = outline.min(axis=0)
-        x1, y1 = outline.max(axis=0)
+        (x0, y0, x1, y1), height = _expected_extent(hypotheses)
         outline, angle_deg = np.array([[x0, y0], [x1, y0], [x1, y1], [x0, y1]]), 0.0
     return DeskItem(
         id=item_id,
@@ -438,8 +591,8 @@ def place_detection(
     camera: Camera, detection: Detection, prior_cm: tuple[float, float, float], item_id: int
 ) -> DeskItem:
     """One detection on the desk (see place_detections, which fits an image's items together)."""
-    (solid, params), = _fit_all(camera, [detection], [prior_cm])
-    return _desk_item(detection, item_id, solid, params, prior_cm, box_only=not detection.polygon_px)
+    hypotheses, = _fit_all(camera, [detection], [prior_cm])
+    return _desk_item(detection, item_id, hypotheses, prior_cm, box_only=not detection.polygon_px)
 
 
 def check_detection(detection: Detection, image_size: tuple[int, int], source: str) -> None:
@@ -466,6 +619,6 @@ def place_detections(
     priors = [prior_cm(detection.class_name) for detection in detections]
     fitted = _fit_all(camera, detections, priors)
     return tuple(
-        _desk_item(detection, item_id, solid, params, prior, box_only=not detection.polygon_px)
-        for item_id, (detection, (solid, params), prior) in enumerate(zip(detections, fitted, priors), start=1)
+        _desk_item(detection, item_id, hypotheses, prior, box_only=not detection.polygon_px)
+        for item_id, (detection, hypotheses, prior) in enumerate(zip(detections, fitted, priors), start=1)
     )

@@ -1,3 +1,6 @@
+import math
+
+import cv2
 import numpy as np
 import pytest
 from hypothesis import given, settings
@@ -5,7 +8,18 @@ from hypothesis import strategies as st
 
 from calibration.camera import CameraFile, fit_camera
 from inspector.errors import DetectionsError
-from inspector.footprint import fold_angle_deg, naive_footprint, place_detection, place_detections, solid_image_box
+from inspector.footprint import (
+    _expected_extent,
+    _Hypothesis,
+    _mirror_turns_deg,
+    _turn_prior_cost,
+    fold_angle_deg,
+    naive_footprint,
+    place_detection,
+    place_detections,
+    solid_image_box,
+    solids_for,
+)
 from inspector.records import Detection
 
 from ..calibration.conftest import IMAGE_SIZE, desk_corner_pairs, look_at
@@ -78,3 +92,82 @@ def test_placement_recovers_position_of_items_up_to_12cm(x, y, height):
     box = solid_image_box(STAFF_SIDE, "ink_pad", (x, y), prior, 0.0)
     item = place_detection(STAFF_SIDE, Detection("ink_pad", 0.9, tuple(box)), prior, 1)
     assert item.footprint_cm.bounds[1] == pytest.approx(y - 5.0, abs=0.1)
+
+
+def _overhead(heading_deg, above_cm=(80.0, 40.0), height_cm=200.0):
+    """A camera straight above a desk point, its image rows along the desk direction heading_deg."""
+    h = math.radians(heading_deg)
+    right, forward = np.array([math.cos(h), math.sin(h), 0.0]), np.array([0.0, 0.0, -1.0])
+    R = np.stack([right, np.cross(forward, right), forward])
+    K = np.array([[900.0, 0, IMAGE_SIZE[0] / 2], [0, 900.0, IMAGE_SIZE[1] / 2], [0, 0, 1.0]])
+    rvec, tvec = cv2.Rodrigues(R)[0].ravel(), -R @ np.array([*above_cm, height_cm])
+    spec = CameraFile(camera_id="top", image_size=IMAGE_SIZE, desk={"width_cm": 160, "depth_cm": 80},
+                      points=desk_corner_pairs(K, rvec, tvec), intrinsics={"K": K.tolist()})
+    return fit_camera(spec)
+
+
+def test_the_mirrored_turn_is_twice_the_direction_of_the_image_rows():
+    camera = _overhead(12.0)
+    box = solid_image_box(camera, "mobile_phone", (60, 30), (7.5, 15.5, 0.9), 0.0)
+    assert _mirror_turns_deg(camera, np.array([box]))[0] == pytest.approx(24.0, abs=0.01)
+
+
+@pytest.mark.parametrize("turn", [0.0, 10.0, 35.0])
+def test_a_flat_item_and_its_mirror_about_the_image_rows_have_one_box(turn):
+    # why a box alone cannot tell a phone turned 24 deg from one kept square, under a camera turned 12
+    camera = _overhead(12.0)
+    size = (7.5, 15.5, 0.9)
+    box = solid_image_box(camera, "mobile_phone", (80, 40), size, turn)
+    mirrored = solid_image_box(camera, "mobile_phone", (80, 40), size, 24.0 - turn)
+    np.testing.assert_allclose(box, mirrored, atol=1e-6)
+
+
+def test_an_ambiguous_box_is_placed_between_its_readings_nearer_the_likelier():
+    camera = _overhead(12.0)
+    size = (7.5, 15.5, 0.9)
+    box = solid_image_box(camera, "mobile_phone", (80, 40), size, 0.0)  # = the box of it turned 24 deg
+    front = place_detection(camera, Detection("mobile_phone", 0.9, tuple(box)), size, 1).footprint_cm.bounds[1]
+    square_front = 40 - size[1] / 2
+    turned_front = 40 - (size[0] * math.sin(math.radians(24)) + size[1] * math.cos(math.radians(24))) / 2
+    assert turned_front < front < square_front
+    assert square_front - front < 0.25 * (square_front - turned_front)  # kept square is the likelier reading
+
+
+def test_turn_prior_is_zero_square_symmetric_and_levels_off():
+    angles = np.array([0.0, 90.0, -90.0, 4.0, -4.0, 20.0, 44.0, 45.0, -45.0])
+    cost = _turn_prior_cost(angles)
+    assert cost[:3] == pytest.approx(0.0, abs=1e-12)  # square to the edges, lengthwise or sideways
+    assert cost[3] == pytest.approx(cost[4])
+    assert 0 < cost[3] < cost[5] < cost[6] <= cost[7]
+    square = 0.7 / (4.0 * math.sqrt(2 * math.pi))  # 70% kept square within 4 deg, the rest anyhow
+    assert cost[7] == pytest.approx(math.log((square + 0.3 / 90) / (0.3 / 90)))
+    assert cost[7] == pytest.approx(cost[8])
+
+
+def _hypothesis(cost, front_cm, log_volume=0.0):
+    return _Hypothesis(solids_for("telephone")[0], np.zeros(6), cost, log_volume, cost,
+                       np.array([10.0, front_cm, 30.0, 28.0]), 9.0)
+
+
+def test_expected_extent_weighs_each_reading_by_its_posterior_mass():
+    extent, height = _expected_extent([_hypothesis(1.0, 10.0), _hypothesis(1.0, 4.0)])
+    assert extent[1] == pytest.approx(7.0)  # equally likely: half way
+    extent, _ = _expected_extent([_hypothesis(1.0, 10.0), _hypothesis(1.0 + math.log(3.0), 4.0)])
+    assert extent[1] == pytest.approx(8.5)  # a third as likely: a quarter of the way
+    extent, _ = _expected_extent([_hypothesis(1.0, 10.0), _hypothesis(1.0, 4.0, log_volume=math.log(3.0))])
+    assert extent[1] == pytest.approx(5.5)  # as costly, but three times as wide an optimum
+    assert height == pytest.approx(9.0)
+
+
+def test_an_images_items_placed_together_are_placed_as_one_by_one():
+    # solids of very different point counts (a pen's 8 corners, a mug's rims, a bun's rings) share one solve
+    items = [("pen", (14, 1.2, 1.2), (30, 20)), ("cup", (8, 8, 10), (60, 15)), ("food", (15, 10, 5), (90, 30)),
+             ("telephone", (20, 18, 9), (130, 25)), ("monitor", (55, 20, 42), (110, 60))]
+    prior = {name: size for name, size, _ in items}
+    detections = [Detection(name, 0.9, tuple(solid_image_box(STAFF_SIDE, name, center, size, 7.0)))
+                  for name, size, center in items]
+    together = place_detections(detections, STAFF_SIDE, prior.__getitem__)
+    for detection, placed in zip(detections, together):
+        alone = place_detection(STAFF_SIDE, detection, prior[detection.class_name], 1)
+        np.testing.assert_allclose(placed.footprint_cm.bounds, alone.footprint_cm.bounds, atol=1e-6)
+        assert placed.height_cm == pytest.approx(alone.height_cm)
