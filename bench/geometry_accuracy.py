@@ -8,7 +8,11 @@ item is fed in as its detection, and the measured front margin (inspector.footpr
 standard's nominal sizes, not the true ones) is compared with the truth. The naive method
 (project the whole box onto the desk) is measured beside it.
 
-    python bench/geometry_accuracy.py [--scenes 120] [--seed 7]
+    python bench/geometry_accuracy.py [--scenes 120] [--seed 7] [--outlines]
+
+`--outlines` adds each item's image outline to its detection (`polygon_px`, the convex hull of
+its footprint prism projected by the true camera), as a segmentation model's mask gives it: the
+turn is then seen, not guessed from a box.
 """
 
 from __future__ import annotations
@@ -41,8 +45,19 @@ def _turn_deg(yaw_deg: float) -> float:
     return abs((yaw_deg + 45.0) % 90.0 - 45.0)
 
 
+def outline_px(camera_spec, truth) -> tuple[tuple[float, float], ...]:
+    """The item's outline in the image as a mask would give it: its footprint at the desk and at
+    its height, projected, convex hull."""
+    import cv2
+
+    base = np.asarray(truth.footprint_cm, dtype=float)
+    prism = np.vstack([np.c_[base, np.zeros(len(base))], np.c_[base, np.full(len(base), truth.height_cm)]])
+    hull = cv2.convexHull(camera_spec.project(prism).astype(np.float32)).reshape(-1, 2)
+    return tuple((float(x), float(y)) for x, y in hull)
+
+
 def measure(scenes_per_view: int, seed: int, standard_path: str, known_intrinsics: bool = False,
-            priors: str = "true") -> dict:
+            priors: str = "true", outlines: bool = False) -> dict:
     standard = load_standard(standard_path)
     rng = np.random.default_rng(seed)
     rows = []
@@ -62,7 +77,8 @@ def measure(scenes_per_view: int, seed: int, standard_path: str, known_intrinsic
             for truth in shot.items_truth:
                 if truth.bbox_full_px is None or truth.in_image_fraction < 0.999:
                     continue  # a box cut by the frame is not a true box of the item
-                detection = Detection(truth.class_name, 0.9, tuple(truth.bbox_full_px))
+                detection = Detection(truth.class_name, 0.9, tuple(truth.bbox_full_px),
+                                      polygon_px=outline_px(shot.camera, truth) if outlines else None)
                 if priors == "true":  # known items of known sizes, as a standard written for this counter gives
                     spec = scene.items[truth.index]
                     prior = (spec.size_cm[0], spec.size_cm[1], spec.height_cm)
@@ -95,11 +111,13 @@ def main() -> int:
     parser.add_argument("--priors", choices=("true", "standard"), default="standard",
                         help="sizes the placement may assume: each item's true size, "
                              "or the generic standard's (default), which are up to 15%% off")
+    parser.add_argument("--outlines", action="store_true",
+                        help="give each detection the item's image outline too (as a segmentation model would)")
     parser.add_argument("--known-intrinsics", action="store_true",
                         help="calibrate with the true lens matrix (as from a checkerboard) instead of estimating it")
     args = parser.parse_args()
     started = time.perf_counter()
-    rows = measure(args.scenes, args.seed, args.standard, args.known_intrinsics, args.priors)["rows"]
+    rows = measure(args.scenes, args.seed, args.standard, args.known_intrinsics, args.priors, args.outlines)["rows"]
     groups: dict[str, list[dict]] = defaultdict(list)
     for row in rows:
         size = f"≤{LOW_ITEM_CM:g} cm tall" if row["height_cm"] <= LOW_ITEM_CM else f">{LOW_ITEM_CM:g} cm tall"

@@ -231,16 +231,29 @@ def naive_footprint(camera: Camera, bbox_px) -> Polygon:
     return Polygon(corners).convex_hull
 
 
-def orientation_from_polygon(camera: Camera, polygon_px, height_cm: float) -> float:
-    """Footprint angle from a segmentation outline, mapped to the plane at mid-height."""
+def orientation_from_polygon(camera: Camera, polygon_px, height_cm: float, width_cm: float = 1.0,
+                             depth_cm: float = 1.0) -> float:
+    """Footprint angle from a segmentation outline. The outline holds the item's base and its top;
+    mapped onto the desk plane it covers the footprint and the base's "shadow" away from the camera,
+    mapped onto the plane at the item's height the footprint and its shadow toward the camera: where
+    both overlap is the footprint, nearly, whatever the view."""
     try:
-        plan = camera.image_to_desk(np.asarray(polygon_px, dtype=float), z_cm=height_cm / 2)
+        outline = np.asarray(polygon_px, dtype=float)
+        plan = Polygon(camera.image_to_desk(outline, z_cm=0.0)).buffer(0)
+        if height_cm > 0:
+            plan = plan.intersection(Polygon(camera.image_to_desk(outline, z_cm=height_cm)).buffer(0))
     except Exception:  # a ray missing the plane: orientation unknown rather than wrong
         return 0.0
-    rectangle = Polygon(plan).minimum_rotated_rectangle
-    coords = np.asarray(rectangle.exterior.coords)[:2]
-    edge = coords[1] - coords[0]
-    return fold_angle_deg(math.degrees(math.atan2(edge[1], edge[0])))
+    if plan.is_empty or plan.area <= 0:
+        return 0.0
+    corners = np.asarray(plan.minimum_rotated_rectangle.exterior.coords)[:3]
+    edges = [corners[1] - corners[0], corners[2] - corners[1]]
+    if abs(width_cm - depth_cm) < 0.15 * max(width_cm, depth_cm):  # squarish: any side will do
+        return fold_angle_deg(math.degrees(math.atan2(edges[0][1], edges[0][0])))
+    # an elongated item: the turn that lays its long side (width or depth) along the outline's
+    long_edge = max(edges, key=np.linalg.norm)
+    angle = math.degrees(math.atan2(long_edge[1], long_edge[0])) - (0.0 if width_cm >= depth_cm else 90.0)
+    return float(_half_turn_fold(np.array([angle]))[0])
 
 
 def _fold(angles_deg: np.ndarray) -> np.ndarray:
@@ -501,7 +514,7 @@ def _fit_all(camera: Camera, detections: Sequence[Detection], priors) -> list[li
     best solid's distinct fits are kept (see _expected_extent), for tall ones the best fit only."""
     data = _detection_data(camera, detections, priors)
     polygon_angles = [
-        orientation_from_polygon(camera, d.polygon_px, data.nominal[i, 2])
+        orientation_from_polygon(camera, d.polygon_px, data.nominal[i, 2], data.nominal[i, 0], data.nominal[i, 1])
         if d.polygon_px and not all(s.round for s in solids_for(d.class_name)) else None
         for i, d in enumerate(detections)
     ]

@@ -13,6 +13,7 @@ from inspector.footprint import (
     _Hypothesis,
     _mirror_turns_deg,
     _turn_prior_cost,
+    base_outline,
     fold_angle_deg,
     naive_footprint,
     place_detection,
@@ -171,3 +172,20 @@ def test_an_images_items_placed_together_are_placed_as_one_by_one():
         alone = place_detection(STAFF_SIDE, detection, prior[detection.class_name], 1)
         np.testing.assert_allclose(placed.footprint_cm.bounds, alone.footprint_cm.bounds, atol=1e-6)
         assert placed.height_cm == pytest.approx(alone.height_cm)
+
+
+@pytest.mark.parametrize("camera", [STAFF_SIDE, CUSTOMER_SIDE], ids=["staff-side", "customer-side"])
+@pytest.mark.parametrize("turn", [10.0, 35.0, 80.0, -75.0])
+def test_an_outline_tells_which_way_an_elongated_item_lies(camera, turn):
+    # a pen (14 x 1.2 cm) turned 80 deg lies front to back: a 90-deg fold of its outline's rectangle
+    # would lay it crosswise at -10 deg and put its front end 6 cm off
+    prior, center = (14.0, 1.2, 1.1), (70.0, 30.0)
+    base = base_outline("pen", prior[0], prior[1], turn) + center
+    prism = np.vstack([np.c_[base, np.zeros(len(base))], np.c_[base, np.full(len(base), prior[2])]])
+    outline_px = cv2.convexHull(camera.project(prism).astype(np.float32)).reshape(-1, 2)
+    box = (*outline_px.min(axis=0), *outline_px.max(axis=0))
+    detection = Detection("pen", 0.9, tuple(float(v) for v in box), polygon_px=tuple(map(tuple, outline_px.tolist())))
+    item = place_detection(camera, detection, prior, 1)
+    assert fold_angle_deg(item.angle_deg - turn) == pytest.approx(0.0, abs=2.0)
+    true_front = base[:, 1].min()
+    assert item.footprint_cm.bounds[1] == pytest.approx(true_front, abs=0.3)
