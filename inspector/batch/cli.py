@@ -56,7 +56,7 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--until", default=None, help="only snapshots captured before this time")
     p.add_argument("--night", default=None, help="only the snapshots of this night (YYYY-MM-DD)")
     p.add_argument("--pictures", choices=("changes", "violations", "all", "none"), default="changes",
-                   help="annotated photos for: changes (default: where a window's violations start or change), "
+                   help="annotated photos for: changes (default: where one of a window's violations starts), "
                    "violations (every snapshot with violations), all (photo and desk map for every snapshot), none")
     p.add_argument("--no-progress", dest="progress", action="store_false", help="no progress bar")
     return p

@@ -20,8 +20,10 @@ from inspector.batch import quality
 from inspector.batch.site import Site
 from inspector.errors import InspectorError
 
-# changes: an annotated photo where a window's violations start or change (one per episode, the
-#   evidence a supervisor looks at; a window failing the same way all night costs one picture);
+# changes: an annotated photo where a window's violation starts (a rule failing that did not fail in
+#   the window's previous snapshot): one per episode, the evidence a supervisor looks at; a window
+#   failing the same way all night costs one picture, and a rule that stops failing none (the
+#   rules still failing have their picture from when they started);
 # violations: one for every snapshot with violations; all: photo and desk map for every snapshot.
 PICTURE_MODES = ("changes", "violations", "all", "none")
 # Ends the message of an error whose cause is the setup, not the file's bytes (a calibration that no
@@ -241,9 +243,9 @@ def _process(task: Task) -> Outcome:
         paths = {"report": folder / f"{task.stem}.report.json"}
         _atomic_write(paths["report"], report.to_json().encode("utf-8"))
         failed = frozenset(v.rule for v in report.violations)
-        changed = state.last_violations.get(task.camera_id) != failed
+        started = bool(failed - state.last_violations.get(task.camera_id, frozenset()))
         state.last_violations[task.camera_id] = failed
-        if not report.compliant and (state.pictures == "violations" or (state.pictures == "changes" and changed)):
+        if not report.compliant and (state.pictures == "violations" or (state.pictures == "changes" and started)):
             # the annotated photo is the evidence the morning report shows; the desk map costs several
             # times the detector (a per-pixel remap), so it is drawn only with --pictures all
             paths["annotated"] = folder / f"{task.stem}.annotated.jpg"

@@ -52,7 +52,7 @@ def test_every_snapshot_is_recorded_with_its_verdict_or_reason(night_run):
     assert "desk hidden" in reasons["window-01_2026-11-20T23-30-00.jpg"]
     # captured_at is the file-name time (site time zone Asia/Shanghai) stored in UTC
     assert str(rows["window-01_2026-11-20T20-00-00.jpg"].captured_at)[:16] == "2026-11-20 12:00"
-    # by default a window gets an annotated photo where its violations start or change (the desk map
+    # by default a window gets an annotated photo where one of its violations starts (the desk map
     # only with pictures="all"): window-02 fails the same way all night, so once per worker at most
     failing = rows["window-02_2026-11-20T20-00-00.jpg"]
     assert Path(failing.annotated_path).is_file() and failing.desk_map_path is None
