@@ -254,8 +254,10 @@ def models_command(
         console.print("no models in the registry")
     for path, card in cards:
         mAP = card.metrics.get("mAP50")
-        console.print(f"{card.name}  v{card.version}  {card.framework}  imgsz {card.imgsz}  "
-                      f"{len(card.classes)} classes  mAP50 {mAP if mAP is not None else 'n/a'}  ({path.parent})")
+        backends = "pytorch + onnx" if card.onnx else "pytorch"
+        console.print(f"{card.name}  v{card.version}  {backends} (default {card.default_backend if card.onnx else 'torch'})  "
+                      f"imgsz {card.imgsz}  {len(card.classes)} classes  confidence {card.confidence}  "
+                      f"mAP50 {mAP if mAP is not None else 'n/a'}  ({path.parent})")
 
 
 @app.command("train")

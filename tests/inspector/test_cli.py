@@ -107,3 +107,13 @@ def test_model_commands_reject_a_missing_folder_or_model_with_exit_2(tmp_path):
     (tmp_path / "images").mkdir()
     result = _run("tune-confidence", tmp_path, "--model", "no-such-model")
     assert result.exit_code == 2 and "no-such-model" in result.output, result.output
+
+
+def test_models_lists_the_bundled_model_and_shows_its_card():
+    listed = _run("models")
+    assert listed.exit_code == 0, listed.output
+    assert "desk-yolov8n-synth" in listed.output and "pytorch + onnx (default onnx)" in listed.output
+    shown = _run("models", "desk-yolov8n-synth")
+    assert shown.exit_code == 0 and "sha256:" in shown.output and "mAP50" in shown.output
+    missing = _run("models", "no-such-model")
+    assert missing.exit_code == 2 and "no-such-model" in missing.output
