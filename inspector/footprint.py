@@ -253,24 +253,20 @@ def orientation_from_polygon(camera: Camera, polygon_px, height_cm: float, width
     # an elongated item: the turn that lays its long side (width or depth) along the outline's
     long_edge = max(edges, key=np.linalg.norm)
     angle = math.degrees(math.atan2(long_edge[1], long_edge[0])) - (0.0 if width_cm >= depth_cm else 90.0)
-    return float(_half_turn_fold(np.array([angle]))[0])
+    return float(_fold(angle, 180.0))
 
 
-def _fold(angles_deg: np.ndarray) -> np.ndarray:
-    folded = (angles_deg + 45.0) % 90.0 - 45.0
-    return np.where(folded == -45.0, 45.0, folded)
-
-
-def _half_turn_fold(angles_deg: np.ndarray) -> np.ndarray:
-    """Turns into (-90, 90]: a solid turned half round has the same box, a quarter turn has not."""
-    folded = (angles_deg + 90.0) % 180.0 - 90.0
-    return np.where(folded == -90.0, 90.0, folded)
+def _fold(angles_deg, period_deg: float = 90.0) -> np.ndarray:
+    """Turns into (-period/2, period/2]: a rectangle looks the same every 90 deg; a solid turned half
+    round (period 180) has the same box, a quarter turn has not."""
+    half = period_deg / 2.0
+    folded = (np.asarray(angles_deg, dtype=float) + half) % period_deg - half
+    return np.where(folded == -half, half, folded)
 
 
 def fold_angle_deg(angle_deg: float) -> float:
     """A rectangle looks the same every 90 deg: fold any angle into (-45, 45]."""
-    folded = (angle_deg + 45.0) % 90.0 - 45.0
-    return 45.0 if folded == -45.0 else folded
+    return float(_fold(angle_deg))
 
 
 @dataclass(frozen=True)
@@ -475,7 +471,7 @@ def _mirror_turns_deg(camera: Camera, detected: np.ndarray) -> np.ndarray:
     left = camera.image_to_desk(center - [1.0, 0.0] * half_width)
     right = camera.image_to_desk(center + [1.0, 0.0] * half_width)
     row = right - left
-    return _half_turn_fold(2.0 * np.degrees(np.arctan2(row[:, 1], row[:, 0])))
+    return _fold(2.0 * np.degrees(np.arctan2(row[:, 1], row[:, 0])), 180.0)
 
 
 def _flat_starts_deg(most_typical: bool, mirror_deg: float) -> tuple[float, ...]:

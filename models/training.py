@@ -184,12 +184,27 @@ def match_image(pred_boxes, pred_classes, true_boxes, true_classes, n_classes: i
     return confusion
 
 
+def detected_and_true(detector, class_names: list[str], images: list[Path]):
+    """Per image, through the product's detector path: (boxes (N, 4), class indices, confidences),
+    most confident first, and the image's labels."""
+    import cv2
+
+    index = {name: i for i, name in enumerate(class_names)}
+    for image_path in images:
+        image = cv2.imread(str(image_path))
+        if image is None:
+            raise ModelError("cannot read image", str(image_path))
+        truth = read_labels(image_path, image.shape[1], image.shape[0])
+        detections = sorted(detector.detect(image), key=lambda d: -d.confidence)
+        yield (np.array([d.bbox_px for d in detections]).reshape(-1, 4),
+               np.array([index[d.class_name] for d in detections], dtype=int),
+               np.array([d.confidence for d in detections]), truth)
+
+
 def evaluate(model: str, folder: Path, split: str | None = "val", out_dir: Path = Path("out/evaluate"),
              backend: str = "auto", registry: Path = REGISTRY_DIR, record: bool = False) -> dict:
     """mAP50 / mAP50-95 (ultralytics val), and per-class precision/recall and a confusion matrix at
     the model's default confidence through the product's own detector path."""
-    import cv2
-
     from models.registry import load_detector
 
     card_path = resolve_card(model, registry)
@@ -200,19 +215,11 @@ def evaluate(model: str, folder: Path, split: str | None = "val", out_dir: Path 
         data=str(data_yaml), split=split or "val", imgsz=card.imgsz, batch=8, plots=False, device="cpu",
         verbose=False, workers=0, project=str(out_dir.resolve()), name="ultralytics", exist_ok=True)
     detector = load_detector(str(card_path), backend=backend)
-    index = {name: i for i, name in enumerate(card.classes)}
     n = len(card.classes)
     confusion = np.zeros((n + 1, n + 1), dtype=int)
     images = find_images(folder, split)
-    for image_path in images:
-        image = cv2.imread(str(image_path))
-        if image is None:
-            raise ModelError("cannot read image", str(image_path))
-        truth = read_labels(image_path, image.shape[1], image.shape[0])
-        detections = sorted(detector.detect(image), key=lambda d: -d.confidence)
-        pred_boxes = np.array([d.bbox_px for d in detections]).reshape(-1, 4)
-        pred_classes = np.array([index[d.class_name] for d in detections], dtype=int)
-        confusion += match_image(pred_boxes, pred_classes, truth.boxes, truth.classes, n)
+    for boxes, classes, _, truth in detected_and_true(detector, card.classes, images):
+        confusion += match_image(boxes, classes, truth.boxes, truth.classes, n)
     per_class = {}
     for i, name in enumerate(card.classes):
         true_total = confusion[:, i].sum()
@@ -249,25 +256,13 @@ def tune_confidence(model: str, folder: Path, split: str | None = "val", registr
     """The default confidence that maximises the mean per-class F1 (IoU 0.5) on a labelled folder,
     through the product's detector path. Choose it on a validation split, never on the held-out set
     the card's metrics come from. `record` writes it into the card."""
-    import cv2
-
     from models.registry import load_detector
 
     card_path = resolve_card(model, registry)
     card = read_card(card_path)
     detector = load_detector(str(card_path), backend=backend, confidence=_SWEEP_FLOOR)
-    index = {name: i for i, name in enumerate(card.classes)}
     n = len(card.classes)
-    per_image = []
-    for image_path in find_images(folder, split):
-        image = cv2.imread(str(image_path))
-        if image is None:
-            raise ModelError("cannot read image", str(image_path))
-        truth = read_labels(image_path, image.shape[1], image.shape[0])
-        detections = sorted(detector.detect(image), key=lambda d: -d.confidence)
-        per_image.append((np.array([d.bbox_px for d in detections]).reshape(-1, 4),
-                          np.array([index[d.class_name] for d in detections], dtype=int),
-                          np.array([d.confidence for d in detections]), truth))
+    per_image = list(detected_and_true(detector, card.classes, find_images(folder, split)))
     rows = []
     for threshold in thresholds:
         confusion = np.zeros((n + 1, n + 1), dtype=int)

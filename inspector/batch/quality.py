@@ -163,11 +163,10 @@ class Reference:
         every other pixel, away from the border) and the reference's smoothed edges there, zero-mean
         and of unit norm; None when a half has too little static hall to tell."""
         edges = _smooth_edges(_gradients(self.gray))
-        h, w = edges.shape
         static = cv2.erode((self.static_mask > 0).astype(np.uint8), np.ones((3, 3), np.uint8))
         static[:1], static[-1:], static[:, :1], static[:, -1:] = 0, 0, 0, 0  # room for the one-pixel offsets
         halves = []
-        for part in _halves(w):
+        for part in _halves(edges.shape[1]):
             keep = np.zeros_like(static)
             keep[::2, part][:, ::2] = static[::2, part][:, ::2]
             if keep[:, part].mean() * 4 < _STEADY_MIN_STATIC_SHARE:
