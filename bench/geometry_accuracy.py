@@ -8,11 +8,14 @@ item is fed in as its detection, and the measured front margin (inspector.footpr
 standard's nominal sizes, not the true ones) is compared with the truth. The naive method
 (project the whole box onto the desk) is measured beside it.
 
-    python bench/geometry_accuracy.py [--scenes 120] [--seed 7] [--outlines]
+    python bench/geometry_accuracy.py [--scenes 120] [--seed 7] [--outlines | --photo-outlines] [--photo]
 
 `--outlines` adds each item's image outline to its detection (`polygon_px`, the convex hull of
 its footprint prism projected by the true camera), as a segmentation model's mask gives it: the
-turn is then seen, not guessed from a box.
+turn is then seen, not guessed from a box. `--photo-outlines` does what `inspect` does with
+box-only detections: it finds each outline in the rendered photo (inspector.outlines, GrabCut
+seeded with the box). `--photo` renders the photos with the training generator's photo effects
+(exposure, blur, noise, JPEG) and clutter instead of clean.
 """
 
 from __future__ import annotations
@@ -29,7 +32,8 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from calibration.camera import CameraFile, fit_camera  # noqa: E402
-from inspector.footprint import naive_footprint, place_detection  # noqa: E402
+from inspector.footprint import naive_footprint, outline_helps, place_detection  # noqa: E402
+from inspector.outlines import outline_from_photo  # noqa: E402
 from inspector.records import Detection  # noqa: E402
 from models.synth.render import render  # noqa: E402
 from models.synth.scene import sample_camera, sample_desk, sample_scene  # noqa: E402
@@ -57,16 +61,17 @@ def outline_px(camera_spec, truth) -> tuple[tuple[float, float], ...]:
 
 
 def measure(scenes_per_view: int, seed: int, standard_path: str, known_intrinsics: bool = False,
-            priors: str = "true", outlines: bool = False) -> dict:
+            priors: str = "true", outlines: bool = False, photo_outlines: bool = False, photo: bool = False) -> dict:
     standard = load_standard(standard_path)
     rng = np.random.default_rng(seed)
-    rows = []
+    rows, outline_s, outline_found = [], [], []
     for view, tilt in VIEWS.items():
         for _ in range(scenes_per_view):
             desk = sample_desk(rng)
             camera_spec = sample_camera(rng, desk, tilt_deg_range=tilt, distortion_prob=0.0)
-            scene = sample_scene(rng, desk=desk, camera=camera_spec, n_clutter_range=(0, 0), effects=False)
-            shot = render(scene, effects=False)
+            scene = sample_scene(rng, desk=desk, camera=camera_spec, n_clutter_range=(0, 3) if photo else (0, 0),
+                                 effects=photo)
+            shot = render(scene, effects=photo)
             corners_cm = [(0, 0), (desk.width_cm, 0), (desk.width_cm, desk.depth_cm), (0, desk.depth_cm)]
             spec = CameraFile(camera_id="bench", image_size=camera_spec.image_size,
                               desk={"width_cm": desk.width_cm, "depth_cm": desk.depth_cm},
@@ -84,7 +89,13 @@ def measure(scenes_per_view: int, seed: int, standard_path: str, known_intrinsic
                     prior = (spec.size_cm[0], spec.size_cm[1], spec.height_cm)
                 else:  # the generic front-counter standard's nominal sizes, ±15% off the real ones
                     prior = standard.prior_cm(truth.class_name)
-                item = place_detection(camera, detection, prior, 1)
+                found = None
+                if photo_outlines and outline_helps(truth.class_name, prior):
+                    started = time.perf_counter()
+                    found = outline_from_photo(shot.image, detection.bbox_px)
+                    outline_s.append(time.perf_counter() - started)
+                    outline_found.append(found is not None)
+                item = place_detection(camera, detection, prior, 1, photo_outline=found)
                 naive_front = naive_footprint(camera, truth.bbox_full_px).bounds[1]
                 rows.append({
                     "view": view, "side": "customer" if camera_spec.center_cm[1] < desk.depth_cm / 2 else "staff",
@@ -93,7 +104,8 @@ def measure(scenes_per_view: int, seed: int, standard_path: str, known_intrinsic
                     "error_cm": item.footprint_cm.bounds[1] - truth.front_margin_cm,
                     "naive_error_cm": naive_front - truth.front_margin_cm,
                 })
-    return {"rows": rows}
+    return {"rows": rows, "outline_ms": 1000 * float(np.median(outline_s)) if outline_s else None,
+            "outlines_found": float(np.mean(outline_found)) if outline_found else None}
 
 
 def summarise(rows: list[dict], key: str) -> dict:
@@ -113,11 +125,22 @@ def main() -> int:
                              "or the generic standard's (default), which are up to 15%% off")
     parser.add_argument("--outlines", action="store_true",
                         help="give each detection the item's image outline too (as a segmentation model would)")
+    parser.add_argument("--photo-outlines", action="store_true",
+                        help="find each outline in the photo, as inspect does for box-only detections")
+    parser.add_argument("--photo", action="store_true",
+                        help="render with photo effects (exposure, blur, noise, JPEG) and clutter")
     parser.add_argument("--known-intrinsics", action="store_true",
                         help="calibrate with the true lens matrix (as from a checkerboard) instead of estimating it")
     args = parser.parse_args()
     started = time.perf_counter()
-    rows = measure(args.scenes, args.seed, args.standard, args.known_intrinsics, args.priors, args.outlines)["rows"]
+    if args.outlines and args.photo_outlines:
+        parser.error("give --outlines (true outlines) or --photo-outlines (found in the photo), not both")
+    measured = measure(args.scenes, args.seed, args.standard, args.known_intrinsics, args.priors, args.outlines,
+                       args.photo_outlines, args.photo)
+    rows = measured["rows"]
+    if measured["outline_ms"] is not None:
+        print(f"outlines from the photo: {measured['outlines_found']:.0%} of the flat, not round items kept, "
+              f"median {measured['outline_ms']:.1f} ms each")
     groups: dict[str, list[dict]] = defaultdict(list)
     for row in rows:
         size = f"≤{LOW_ITEM_CM:g} cm tall" if row["height_cm"] <= LOW_ITEM_CM else f">{LOW_ITEM_CM:g} cm tall"

@@ -51,11 +51,13 @@ def inspect_command(
     out: Annotated[Path, typer.Option("--out", "-o", help="Output folder for reports and pictures.")] = Path("out"),
     pictures: Annotated[bool, typer.Option(help="Write the annotated photo and the desk map.")] = True,
     as_json: Annotated[bool, typer.Option("--json", help="Print each report JSON instead of the verdict lines.")] = False,
+    photo_outlines: Annotated[bool, typer.Option(help="Find box-only items' outlines in the photo (GrabCut), which show how a flat item is turned; --no-photo-outlines places them from their boxes alone (faster, less exact for turned items).")] = True,
 ) -> None:
     """Inspect photos: one verdict per photo, plus report JSON, annotated photo and desk map in --out."""
     from calibration.camera import load_camera
     from inspector.detections_io import load_detections
     from inspector.frames import collect_images, load_frame
+    from inspector.outlines import find_outlines
     from inspector.outputs import write_outputs
     from inspector.pipeline import inspect
     from rules.standard import load_standard
@@ -80,11 +82,13 @@ def inspect_command(
         started = time.perf_counter()
         try:
             frame = load_frame(path, cam.camera_id)
+            finder = find_outlines if photo_outlines else None
             if detections is None:
-                report = inspect(frame, cam, std, detector=detector)
+                report = inspect(frame, cam, std, detector=detector, outline_finder=finder)
             else:
                 source = detections / f"{path.stem}.json" if detections.is_dir() else detections
-                report = inspect(frame, cam, std, detections=load_detections(source), detections_source=str(source))
+                report = inspect(frame, cam, std, detections=load_detections(source), detections_source=str(source),
+                                 outline_finder=finder)
             if pictures:
                 write_outputs(frame, report, cam, std, out, path.stem)
             else:
@@ -256,7 +260,7 @@ def models_command(
         mAP = card.metrics.get("mAP50")
         backends = "pytorch + onnx" if card.onnx else "pytorch"
         console.print(f"{card.name}  v{card.version}  {backends} (default {card.default_backend if card.onnx else 'torch'})  "
-                      f"imgsz {card.imgsz}  {len(card.classes)} classes  confidence {card.confidence}  "
+                      f"imgsz {card.imgsz}{' (%dx%d input)' % tuple(card.input_hw) if card.input_hw else ''}  {len(card.classes)} classes  confidence {card.confidence}  "
                       f"mAP50 {mAP if mAP is not None else 'n/a'}  ({path.parent})")
 
 
@@ -274,6 +278,7 @@ def train_command(
     version: Annotated[str, typer.Option(help="Version written to the card.")] = "0.1.0",
     device: Annotated[str, typer.Option(help="cpu, or a CUDA device index such as 0.")] = "cpu",
     hours: Annotated[Optional[float], typer.Option(help="Time budget: train for this many hours (the epoch count and learning-rate schedule are fitted to it after the first epoch).", min=0.05)] = None,
+    rect: Annotated[bool, typer.Option(help="Train on the images' own aspect ratio (a 16:9 frame at imgsz 640 is 640x384): a higher resolution for the same cost; no mosaic.")] = False,
 ) -> None:
     """Train (CPU is fine) or fine-tune a detector; writes weights + card into the model registry."""
     from models.training import train
@@ -284,7 +289,7 @@ def train_command(
         if not resume and not data.is_file():
             raise fail(f"{data}: dataset yaml not found (give data.yaml or a folder holding one)")
         card = train(data=data, name=name, base=base, imgsz=imgsz, epochs=epochs, batch=batch, seed=seed,
-                     resume=resume, runs_dir=runs, version=version, device=device, hours=hours)
+                     resume=resume, runs_dir=runs, version=version, device=device, hours=hours, rect=rect)
     except InspectorError as error:
         raise fail(error)
     console.print(f"model registered: {card}")

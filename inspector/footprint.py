@@ -67,6 +67,7 @@ _DUPLICATE_COST = 0.01
 _DUPLICATE_CM = 0.1
 # the mirrored reading of a box needs an item whose box is mostly its footprint, not its height
 _FLAT_HEIGHT_SHARE = 0.5
+_PHOTO_OUTLINE_SLACK = 2.0  # nats of box cost an outline-given turn may cost over the box-only fit
 # Solver: Levenberg-Marquardt on all of an image's fits at once (numpy, forward differences).
 # Unknowns per fit: x, y (cm), log width, log height and log depth factors, turn (deg).
 _PARAM_SCALE = np.array([10.0, 10.0, 0.1, 0.1, 0.1, 10.0])
@@ -500,22 +501,42 @@ def _distinct(hypotheses: list[_Hypothesis]) -> list[_Hypothesis]:
     return kept
 
 
-def _fit_all(camera: Camera, detections: Sequence[Detection], priors) -> list[list[_Hypothesis]]:
+def has_turn(class_name: str) -> bool:
+    """Whether the class's items can be turned in a way that matters (not round in every shape)."""
+    return not all(s.round for s in solids_for(class_name))
+
+
+def _is_flat(prior_cm) -> bool:
+    return prior_cm[2] <= _FLAT_HEIGHT_SHARE * max(prior_cm[0], prior_cm[1])
+
+
+def outline_helps(class_name: str, prior_cm: tuple[float, float, float]) -> bool:
+    """Whether an outline found in the photo can improve a box-only item's placement: a flat item
+    that is not round, whose box reads two ways (see _mirror_turns_deg). A tall item's box is
+    mostly its height, and GrabCut's outline of a thin stand or arm is less sure than the box
+    (measured: bench/geometry_accuracy.py --photo-outlines, monitors and document cameras)."""
+    return has_turn(class_name) and _is_flat(prior_cm)
+
+
+def _fit_all(camera: Camera, detections: Sequence[Detection], priors,
+             photo_outlines: Sequence[tuple | None] | None = None) -> list[list[_Hypothesis]]:
     """The distinct (solid, params, cost) fits of every detection, cheapest first.
 
-    Orientation: from the polygon when there is one. From a box alone, a flat item's solids are
+    Orientation: from the polygon when there is one (the detector's, else one found in the photo,
+    `photo_outlines`: see inspector.outlines). From a box alone, a flat item's solids are
     fitted from square, from the mirrored turn (see _mirror_turns_deg: the two readings of one
     box) and from moderate turns; an elongated item turned on the desk (a pen lying
     front-to-back) that fits none of them well is also started from large turns. For flat items the
     best solid's distinct fits are kept (see _expected_extent), for tall ones the best fit only."""
     data = _detection_data(camera, detections, priors)
+    outlines = [d.polygon_px or (photo_outlines[i] if photo_outlines else None) for i, d in enumerate(detections)]
     polygon_angles = [
-        orientation_from_polygon(camera, d.polygon_px, data.nominal[i, 2], data.nominal[i, 0], data.nominal[i, 1])
-        if d.polygon_px and not all(s.round for s in solids_for(d.class_name)) else None
-        for i, d in enumerate(detections)
+        orientation_from_polygon(camera, outline, data.nominal[i, 2], data.nominal[i, 0], data.nominal[i, 1])
+        if outline and has_turn(d.class_name) else None
+        for i, (d, outline) in enumerate(zip(detections, outlines))
     ]
     mirror_deg = _mirror_turns_deg(camera, data.detected)
-    flat = data.nominal[:, 2] <= _FLAT_HEIGHT_SHARE * data.nominal[:, :2].max(axis=1)
+    flat = np.array([_is_flat(prior) for prior in data.nominal], dtype=bool)
     # 1. every solid of the class, from unturned (or turned as the polygon says) and, box-only and
     # flat, from the other turns of _flat_starts_deg. A box-only item may turn a little: a keyboard
     # turned 8 deg reaches 6 cm deeper, which a size change would explain only against its size prior
@@ -554,6 +575,27 @@ def _fit_all(camera: Camera, detections: Sequence[Detection], priors) -> list[li
     # a flat item's box reads two ways (see _mirror_turns_deg): keep the best solid's distinct turns;
     # a tall item's other fits are other turns its box hardly tells apart: take its best
     return [[k for k in h if k.solid is h[0].solid] if flat[i] else h[:1] for i, h in enumerate(found)]
+
+
+def _fit_with_photo_outlines(camera: Camera, detections: Sequence[Detection], priors,
+                             photo_outlines: Sequence[tuple | None] | None) -> list[list[_Hypothesis]]:
+    """_fit_all, where an outline found in the photo has its say only when the turn it shows
+    explains the box about as well as the box alone does (within _PHOTO_OUTLINE_SLACK): a flat item
+    whose box reads two ways gets the reading its outline shows, while an outline that GrabCut got
+    wrong (a monitor's thin stand lost, a shadow taken in) is outvoted by its own box."""
+    box_fits = _fit_all(camera, detections, priors)
+    with_outline = [i for i, d in enumerate(detections) if photo_outlines and photo_outlines[i] and not d.polygon_px
+                    and outline_helps(d.class_name, priors[i])]
+    if not with_outline:
+        return box_fits
+    outline_fits = _fit_all(camera, [detections[i] for i in with_outline], [priors[i] for i in with_outline],
+                            [photo_outlines[i] for i in with_outline])
+    fitted = list(box_fits)
+    for i, hypotheses in zip(with_outline, outline_fits):
+        best_box_cost = min(h.box_cost for h in box_fits[i])
+        if hypotheses[0].box_cost <= best_box_cost + _PHOTO_OUTLINE_SLACK:
+            fitted[i] = hypotheses[:1]
+    return fitted
 
 
 def _outline(detection: Detection, h: _Hypothesis, nominal) -> tuple[np.ndarray, float]:
@@ -597,10 +639,11 @@ def _desk_item(detection: Detection, item_id: int, hypotheses: list[_Hypothesis]
 
 
 def place_detection(
-    camera: Camera, detection: Detection, prior_cm: tuple[float, float, float], item_id: int
+    camera: Camera, detection: Detection, prior_cm: tuple[float, float, float], item_id: int,
+    photo_outline: tuple | None = None,
 ) -> DeskItem:
     """One detection on the desk (see place_detections, which fits an image's items together)."""
-    hypotheses, = _fit_all(camera, [detection], [prior_cm])
+    hypotheses, = _fit_with_photo_outlines(camera, [detection], [prior_cm], [photo_outline])
     return _desk_item(detection, item_id, hypotheses, prior_cm, box_only=not detection.polygon_px)
 
 
@@ -618,15 +661,21 @@ def check_detection(detection: Detection, image_size: tuple[int, int], source: s
 
 
 def place_detections(
-    detections: Sequence[Detection], camera: Camera, prior_cm: PriorLookup, source: str = "<detections>"
+    detections: Sequence[Detection], camera: Camera, prior_cm: PriorLookup, source: str = "<detections>",
+    photo_outlines: Sequence[tuple | None] | None = None,
 ) -> tuple[DeskItem, ...]:
-    """Place every detection on the desk; ids are 1-based in the order given."""
+    """Place every detection on the desk; ids are 1-based in the order given.
+
+    `photo_outlines` (per detection, or None) are outlines found in the photo for box-only
+    detections (inspector.outlines). They give the fit the item's turn; the item is still reported
+    as a box-only one (its extent, turn 0): such an outline is good enough to place an item, not
+    to judge its alignment to a few degrees (round-ish items have no clear turn in it)."""
     for detection in detections:
         check_detection(detection, camera.image_size, source)
     if not detections:
         return ()
     priors = [prior_cm(detection.class_name) for detection in detections]
-    fitted = _fit_all(camera, detections, priors)
+    fitted = _fit_with_photo_outlines(camera, detections, priors, photo_outlines)
     return tuple(
         _desk_item(detection, item_id, hypotheses, prior, box_only=not detection.polygon_px)
         for item_id, (detection, hypotheses, prior) in enumerate(zip(detections, fitted, priors), start=1)

@@ -11,7 +11,8 @@ from datetime import datetime, timezone
 
 from calibration.camera import Camera
 from inspector.errors import ImageError
-from inspector.footprint import place_detections
+from inspector.footprint import check_detection, outline_helps, place_detections
+from inspector.outlines import OutlineFinder, find_outlines
 from inspector.records import DeskItem, Detection, Frame, ModelRef, Report, ReportItem, StandardRef
 from rules.engine import evaluate, score
 from rules.standard import Standard
@@ -43,8 +44,12 @@ def inspect(
     detector=None,
     detections: Sequence[Detection] | None = None,
     detections_source: str = "<detections>",
+    outline_finder: OutlineFinder | None = find_outlines,
 ) -> Report:
-    """Inspect one frame. Give either a detector or ready-made detections (SPEC --detections)."""
+    """Inspect one frame. Give either a detector or ready-made detections (SPEC --detections).
+
+    `outline_finder` finds box-only items' outlines in the photo, which tell the placement which
+    way a flat item is turned (inspector.outlines); None places them from their boxes alone."""
     if (detector is None) == (detections is None):
         raise ValueError("give exactly one of detector= or detections=")
     timings: dict[str, float] = {}
@@ -69,7 +74,17 @@ def inspect(
         detections_source = frame.source
     lap("detect")
 
-    items = place_detections(detections, camera, standard.prior_cm, detections_source)
+    for detection in detections:  # before any work on them: a bad box is the input's fault
+        check_detection(detection, camera.image_size, detections_source)
+    outlines = None
+    wanted = [i for i, d in enumerate(detections)
+              if d.polygon_px is None and outline_helps(d.class_name, standard.prior_cm(d.class_name))]
+    if outline_finder and wanted:
+        found = dict(zip(wanted, outline_finder(frame.image, [detections[i] for i in wanted])))
+        outlines = tuple(found.get(i) for i in range(len(detections)))
+    lap("outline")
+
+    items = place_detections(detections, camera, standard.prior_cm, detections_source, photo_outlines=outlines)
     lap("place")
 
     on_desk, off_desk = _split_on_desk(items, camera)

@@ -51,7 +51,7 @@ class _Backend:
     """Common part: letterbox, engine call (`_forward`), decode, map class indices to ids."""
 
     ref: ModelRef
-    imgsz: int
+    imgsz: int | tuple[int, int]  # network input: one side (square) or (height, width)
     confidence: float
     class_ids: dict[int, str]
 
@@ -71,7 +71,7 @@ class _Backend:
 class TorchDetector(_Backend):
     """A YOLO checkpoint run with PyTorch on the CPU."""
 
-    def __init__(self, weights: str | Path, ref: ModelRef, imgsz: int = 640, confidence: float = 0.25,
+    def __init__(self, weights: str | Path, ref: ModelRef, imgsz: int | tuple[int, int] = 640, confidence: float = 0.25,
                  class_map: dict[str, str] | None = None, extra_ids: set[str] | None = None):
         path = Path(weights)
         if not path.is_file():
@@ -99,7 +99,7 @@ class TorchDetector(_Backend):
 class OnnxDetector(_Backend):
     """The same network exported to ONNX, run with ONNX Runtime."""
 
-    def __init__(self, weights: str | Path, ref: ModelRef, imgsz: int, confidence: float, classes: list[str],
+    def __init__(self, weights: str | Path, ref: ModelRef, imgsz: int | tuple[int, int], confidence: float, classes: list[str],
                  class_map: dict[str, str] | None = None, extra_ids: set[str] | None = None, threads: int | None = None):
         path = Path(weights)
         if not path.is_file():

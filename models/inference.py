@@ -1,6 +1,7 @@
 """Pre- and post-processing shared by every detector backend, so backends differ only in the engine.
 
-Letterbox to a square `imgsz` (grey padding, as YOLO was trained), run the network, decode the
+Letterbox to the network's input (a square `imgsz`, or height x width for a model trained on the
+frames' own aspect; grey padding, as YOLO was trained), run the network, decode the
 (1, 4 + classes, anchors) output (centre-x, centre-y, width, height in input pixels, then class
 scores), keep the best class per anchor over the confidence threshold, class-wise NMS, and map
 the boxes back to the original image.
@@ -23,15 +24,17 @@ class Letterbox:
     pad_y: float
 
 
-def letterbox(image_bgr: np.ndarray, imgsz: int) -> tuple[np.ndarray, Letterbox]:
-    """BGR uint8 image -> (1, 3, imgsz, imgsz) float32 RGB blob in 0..1, and how it was placed."""
+def letterbox(image_bgr: np.ndarray, input_hw: int | tuple[int, int]) -> tuple[np.ndarray, Letterbox]:
+    """BGR uint8 image -> (1, 3, H, W) float32 RGB blob in 0..1, and how it was placed; `input_hw`
+    is (H, W), or one size for a square input."""
+    input_h, input_w = (input_hw, input_hw) if isinstance(input_hw, int) else input_hw
     height, width = image_bgr.shape[:2]
-    scale = min(imgsz / width, imgsz / height)
+    scale = min(input_w / width, input_h / height)
     new_w, new_h = int(round(width * scale)), int(round(height * scale))
-    pad_x, pad_y = (imgsz - new_w) / 2, (imgsz - new_h) / 2
+    pad_x, pad_y = (input_w - new_w) / 2, (input_h - new_h) / 2
     resized = cv2.resize(image_bgr, (new_w, new_h), interpolation=cv2.INTER_LINEAR) if (new_w, new_h) != (width, height) else image_bgr
     top, left = int(round(pad_y - 0.1)), int(round(pad_x - 0.1))
-    canvas = cv2.copyMakeBorder(resized, top, imgsz - new_h - top, left, imgsz - new_w - left,
+    canvas = cv2.copyMakeBorder(resized, top, input_h - new_h - top, left, input_w - new_w - left,
                                 cv2.BORDER_CONSTANT, value=(PAD_VALUE,) * 3)
     blob = canvas[:, :, ::-1].transpose(2, 0, 1)[None].astype(np.float32) / 255.0
     return np.ascontiguousarray(blob), Letterbox(scale, left, top)

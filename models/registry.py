@@ -32,6 +32,13 @@ class ModelCard(BaseModel):
     onnx_sha256: str | None = None
     default_backend: str = Field(default="onnx", description="used when the caller asks for 'auto' and the file exists")
     imgsz: int = 640
+    input_hw: tuple[int, int] | None = Field(
+        default=None, description="network input (height, width) px when not imgsz x imgsz: a model trained on "
+                                  "16:9 frames' own aspect (train --rect) at imgsz 640 takes 384 x 640")
+
+    @property
+    def network_input(self) -> int | tuple[int, int]:
+        return tuple(self.input_hw) if self.input_hw else self.imgsz
     confidence: float = 0.25
     classes: list[str]
     class_map: dict[str, str] = Field(default_factory=dict)
@@ -124,6 +131,6 @@ def load_detector(name_or_path: str, registry: Path = REGISTRY_DIR, extra_ids: s
         if not card.onnx:
             raise ModelError("the card names no ONNX file; run `desk-inspector export` first", str(card_path))
         path = _verified(card_path, card.onnx, card.onnx_sha256)
-        return OnnxDetector(path, ref, card.imgsz, threshold, card.classes, card.class_map, extra_ids, threads=threads)
+        return OnnxDetector(path, ref, card.network_input, threshold, card.classes, card.class_map, extra_ids, threads=threads)
     path = _verified(card_path, card.weights, card.sha256)
-    return TorchDetector(path, ref, card.imgsz, threshold, card.class_map, extra_ids)
+    return TorchDetector(path, ref, card.network_input, threshold, card.class_map, extra_ids)
