@@ -94,3 +94,66 @@ def find_outlines(image_bgr: np.ndarray, detections: Sequence[Detection]) -> tup
     """Per detection, its outline found in the photo, or None. The default OutlineFinder of
     inspect(), which asks only for the detections an outline can help (footprint.outline_helps)."""
     return tuple(outline_from_photo(image_bgr, d.bbox_px) for d in detections)
+
+
+_THUMB_PX = 12  # side of the grey thumbnail a remembered box's pixels are compared by
+_THUMB_RING = 0.25  # of the box size, around it: the item's edges against the desk are in the thumbnail
+_SAME_BOX_PX = 2.0
+_SAME_PIXELS = 0.9  # correlation of the thumbnails: exposure and gain changes keep it, a changed item does not
+
+
+def _thumbnail(gray: np.ndarray, box) -> np.ndarray:
+    """The box and a ring around it, _THUMB_PX square, zero mean and unit spread."""
+    x1, y1, x2, y2 = box
+    ring_x, ring_y = _THUMB_RING * (x2 - x1), _THUMB_RING * (y2 - y1)
+    height, width = gray.shape
+    left, top = min(max(int(x1 - ring_x), 0), width - 1), min(max(int(y1 - ring_y), 0), height - 1)
+    right, bottom = max(min(int(math.ceil(x2 + ring_x)), width), left + 1), max(min(int(math.ceil(y2 + ring_y)), height), top + 1)
+    thumb = cv2.resize(gray[top:bottom, left:right], (_THUMB_PX, _THUMB_PX), interpolation=cv2.INTER_AREA).astype(np.float32)
+    return (thumb - thumb.mean()) / max(float(thumb.std()), 1.0)  # a plain patch (spread < 1 grey level) matches nothing
+
+
+class OutlineMemory:
+    """An OutlineFinder for one fixed camera that remembers its last photo's outlines.
+
+    A CCTV camera sees the same items all night: an item whose box has moved by at most
+    _SAME_BOX_PX and whose pixels have not changed (thumbnails of it and its surroundings correlated
+    at least _SAME_PIXELS, which exposure changes keep and a changed or turned item does not) has
+    the same outline as last time, shifted with its box, and GrabCut is not run again. A turned
+    item keeps its box only if it is turned to the mirrored reading, and then its pixels change.
+    One per camera and process; not shared between threads."""
+
+    def __init__(self, finder: OutlineFinder = find_outlines):
+        self._finder = finder
+        self._last: list[tuple[Detection, np.ndarray, Outline | None]] = []
+        self.reused = 0
+        self.found = 0
+
+    def _remembered(self, detection: Detection, thumb: np.ndarray) -> tuple[bool, Outline | None]:
+        for before, before_thumb, outline in self._last:
+            shift = np.subtract(detection.bbox_px, before.bbox_px)
+            if (before.class_name == detection.class_name and np.abs(shift).max() <= _SAME_BOX_PX
+                    and float(np.mean(thumb * before_thumb)) >= _SAME_PIXELS):
+                if outline is None:
+                    return True, None
+                dx, dy = (shift[0] + shift[2]) / 2, (shift[1] + shift[3]) / 2
+                return True, tuple((round(x + dx, 1), round(y + dy, 1)) for x, y in outline)
+        return False, None
+
+    def __call__(self, image_bgr: np.ndarray, detections: Sequence[Detection]) -> tuple[Outline | None, ...]:
+        gray = cv2.cvtColor(image_bgr, cv2.COLOR_BGR2GRAY)
+        thumbs = [_thumbnail(gray, d.bbox_px) for d in detections]
+        outlines: list[Outline | None] = []
+        new = []
+        for i, (detection, thumb) in enumerate(zip(detections, thumbs)):
+            known, outline = self._remembered(detection, thumb)
+            outlines.append(outline)
+            if not known:
+                new.append(i)
+        if new:
+            for i, outline in zip(new, self._finder(image_bgr, [detections[i] for i in new])):
+                outlines[i] = outline
+        self.reused += len(detections) - len(new)
+        self.found += len(new)
+        self._last = list(zip(detections, thumbs, outlines))
+        return tuple(outlines)

@@ -19,6 +19,7 @@ import numpy as np
 from inspector.batch import quality
 from inspector.batch.site import Site
 from inspector.errors import InspectorError
+from inspector.outlines import OutlineMemory
 
 # changes: an annotated photo where a window's violation starts (a rule failing that did not fail in
 #   the window's previous snapshot): one per episode, the evidence a supervisor looks at; a window
@@ -102,6 +103,10 @@ class _State:
                 self.model_loads += 1
         self.references: dict[str, quality.Reference | None] = {}
         self.last_violations: dict[str, frozenset[str]] = {}  # camera -> rules failed in its last snapshot here
+        self.outline_memories: dict[str, OutlineMemory] = {}  # camera -> its last outlines found here
+
+    def outline_memory(self, camera_id: str) -> OutlineMemory:
+        return self.outline_memories.setdefault(camera_id, OutlineMemory())
 
     def reference(self, camera_id: str) -> quality.Reference | None:
         if camera_id not in self.references:
@@ -230,9 +235,11 @@ def _process(task: Task) -> Outcome:
     try:
         if setup.detections is not None:
             source = setup.detections / f"{Path(task.path).stem}.json"
-            report = inspect(frame, camera, standard, detections=load_detections(source), detections_source=str(source))
+            report = inspect(frame, camera, standard, detections=load_detections(source), detections_source=str(source),
+                             outline_finder=state.outline_memory(task.camera_id))
         else:
-            report = inspect(frame, camera, standard, detector=state.detectors[setup.model])
+            report = inspect(frame, camera, standard, detector=state.detectors[setup.model],
+                             outline_finder=state.outline_memory(task.camera_id))
     except InspectorError as error:
         message = str(error) if error.source and error.source != task.path else error.message
         return done("error", message + RETRY_MARK, metrics=verdict.metrics)

@@ -10,7 +10,7 @@ from shapely.geometry import Polygon
 from calibration.camera import CameraFile, fit_camera
 from inspector.footprint import outline_helps, place_detection
 from inspector.records import Frame
-from inspector.outlines import find_outlines, outline_from_photo
+from inspector.outlines import OutlineMemory, find_outlines, outline_from_photo
 from inspector.pipeline import inspect
 from inspector.records import Detection
 from models.synth.render import render
@@ -127,3 +127,37 @@ def test_inspect_asks_the_finder_only_for_flat_items_without_an_outline_of_their
     without = inspect(_frame(shot), camera, STANDARD, detections=detections, outline_finder=None)
     brochure_with, brochure_without = report.items[0].footprint_cm, without.items[0].footprint_cm
     assert brochure_with != brochure_without  # the outline moved it (toward the truth: see above)
+
+
+def _block_image(offset_x: int = 0, shade: int = 40) -> np.ndarray:
+    image = np.full((120, 200, 3), (90, 140, 170), np.uint8)
+    cv2.rectangle(image, (60 + offset_x, 30), (139 + offset_x, 89), (shade, shade, shade), -1)
+    return image
+
+
+def test_outline_memory_reuses_an_unchanged_item_and_redoes_a_changed_one():
+    calls: list[int] = []
+
+    def finder(image, detections):
+        calls.append(len(detections))
+        return find_outlines(image, detections)
+
+    memory = OutlineMemory(finder)
+    box = (60.0, 30.0, 140.0, 90.0)
+    first, = memory(_block_image(), [Detection("brochure", 0.9, box)])
+    # the next snapshot: same item, the box 1 px to the right (detector jitter, a 1 px camera bump)
+    moved = tuple(np.add(box, [1, 0, 1, 0]))
+    second, = memory(_block_image(offset_x=1), [Detection("brochure", 0.9, moved)])
+    assert calls == [1] and (memory.reused, memory.found) == (1, 1)
+    assert second == tuple((x + 1, y) for x, y in first)
+    # darker exposure, same scene: still the same item
+    darker = (_block_image(offset_x=1).astype(np.float32) * 0.7).astype(np.uint8)
+    memory(darker, [Detection("brochure", 0.9, moved)])
+    assert calls == [1] and memory.reused == 2
+    # the same box, but its pixels changed (another item put there): found again
+    memory(_block_image(offset_x=1, shade=200), [Detection("brochure", 0.9, moved)])
+    assert calls == [1, 1] and (memory.reused, memory.found) == (2, 2)
+    # a box more than 2 px away, or of another class: found again
+    memory(_block_image(offset_x=1, shade=200), [Detection("keyboard", 0.9, moved)])
+    memory(_block_image(offset_x=4, shade=200), [Detection("keyboard", 0.9, tuple(np.add(box, [4, 0, 4, 0])))])
+    assert calls == [1, 1, 1, 1]
