@@ -33,7 +33,7 @@ _ITERATIONS = 3
 _MAX_SIDE_PX = 128  # larger boxes are segmented at this size: cost grows with pixels, the turn does not
 _MIN_SIDE_PX = 8
 _BORDER_PX = 2.0
-_SIDE_TOLERANCE = 0.1  # of the box size (at least _SIDE_TOLERANCE_PX): how far the outline may stop short of a side
+_SIDE_TOLERANCE = 0.2  # of the box size (at least _SIDE_TOLERANCE_PX): how far the outline may stop short of a side
 _SIDE_TOLERANCE_PX = 3.0
 _MIN_FILL = 0.25  # of the box area
 
