@@ -522,25 +522,34 @@ def _fit_all(camera: Camera, detections: Sequence[Detection], priors,
              photo_outlines: Sequence[tuple | None] | None = None) -> list[list[_Hypothesis]]:
     """The distinct (solid, params, cost) fits of every detection, cheapest first.
 
-    Orientation: from the polygon when there is one (the detector's, else one found in the photo,
-    `photo_outlines`: see inspector.outlines). From a box alone, a flat item's solids are
-    fitted from square, from the mirrored turn (see _mirror_turns_deg: the two readings of one
-    box) and from moderate turns; an elongated item turned on the desk (a pen lying
+    Orientation: from the detector's polygon when there is one. From a box alone, a flat item's
+    solids are fitted from square, from the mirrored turn (see _mirror_turns_deg: the two readings
+    of one box) and from moderate turns; an elongated item turned on the desk (a pen lying
     front-to-back) that fits none of them well is also started from large turns. For flat items the
-    best solid's distinct fits are kept (see _expected_extent), for tall ones the best fit only."""
+    best solid's distinct fits are kept (see _expected_extent), for tall ones the best fit only.
+
+    An outline found in the photo (`photo_outlines`, see inspector.outlines) adds fits at the turn
+    it shows, solved together with the others; it has its say only when that turn explains the box
+    about as well as the box alone does (within _PHOTO_OUTLINE_SLACK): a flat item whose box reads
+    two ways gets the reading its outline shows, while an outline that GrabCut got wrong (a shadow
+    taken in) is outvoted by its own box."""
     data = _detection_data(camera, detections, priors)
-    outlines = [d.polygon_px or (photo_outlines[i] if photo_outlines else None) for i, d in enumerate(detections)]
     polygon_angles = [
-        orientation_from_polygon(camera, outline, data.nominal[i, 2], data.nominal[i, 0], data.nominal[i, 1])
-        if outline and has_turn(d.class_name) else None
-        for i, (d, outline) in enumerate(zip(detections, outlines))
+        orientation_from_polygon(camera, d.polygon_px, data.nominal[i, 2], data.nominal[i, 0], data.nominal[i, 1])
+        if d.polygon_px and has_turn(d.class_name) else None
+        for i, d in enumerate(detections)
+    ]
+    photo_angles = [
+        orientation_from_polygon(camera, photo_outlines[i], data.nominal[i, 2], data.nominal[i, 0], data.nominal[i, 1])
+        if photo_outlines and photo_outlines[i] and not d.polygon_px and outline_helps(d.class_name, priors[i]) else None
+        for i, d in enumerate(detections)
     ]
     mirror_deg = _mirror_turns_deg(camera, data.detected)
     flat = np.array([_is_flat(prior) for prior in data.nominal], dtype=bool)
     # 1. every solid of the class, from unturned (or turned as the polygon says) and, box-only and
     # flat, from the other turns of _flat_starts_deg. A box-only item may turn a little: a keyboard
     # turned 8 deg reaches 6 cm deeper, which a size change would explain only against its size prior
-    rows, turns = [], []
+    rows, turns, from_photo = [], [], []
     for i, d in enumerate(detections):
         for solid in solids_for(d.class_name):
             box_only = polygon_angles[i] is None and not solid.round
@@ -549,12 +558,18 @@ def _fit_all(camera: Camera, detections: Sequence[Detection], priors,
             for turn in starts:
                 rows.append((i, solid, box_only))
                 turns.append(turn)
+                from_photo.append(False)
+            if photo_angles[i] is not None:  # the turn the photo shows, held (a round solid: as from the box)
+                rows.append((i, solid, False))
+                turns.append(photo_angles[i])
+                from_photo.append(True)
     fits = _Fits.build(rows, data)
     start = data.start[fits.detection].copy()
     start[:, 5] = turns
     found: list[list[_Hypothesis]] = [[] for _ in detections]
-    for i, h in zip(fits.detection, _hypotheses(fits, *_solve(camera, fits, start))):
-        found[i].append(h)
+    photo_found: list[list[_Hypothesis]] = [[] for _ in detections]
+    for i, h, photo in zip(fits.detection, _hypotheses(fits, *_solve(camera, fits, start)), from_photo):
+        (photo_found if photo else found)[i].append(h)
     # ties go to the most typical solid (listed first: the sort is stable)
     found = [_distinct(h) for h in found]
     # 2. large turns for elongated box-only items that a small turn does not explain (a pen lying
@@ -572,29 +587,17 @@ def _fit_all(camera: Camera, detections: Sequence[Detection], priors,
             found[i].append(h)
         for i in turning:
             found[i] = _distinct(found[i])
-    # a flat item's box reads two ways (see _mirror_turns_deg): keep the best solid's distinct turns;
-    # a tall item's other fits are other turns its box hardly tells apart: take its best
-    return [[k for k in h if k.solid is h[0].solid] if flat[i] else h[:1] for i, h in enumerate(found)]
-
-
-def _fit_with_photo_outlines(camera: Camera, detections: Sequence[Detection], priors,
-                             photo_outlines: Sequence[tuple | None] | None) -> list[list[_Hypothesis]]:
-    """_fit_all, where an outline found in the photo has its say only when the turn it shows
-    explains the box about as well as the box alone does (within _PHOTO_OUTLINE_SLACK): a flat item
-    whose box reads two ways gets the reading its outline shows, while an outline that GrabCut got
-    wrong (a monitor's thin stand lost, a shadow taken in) is outvoted by its own box."""
-    box_fits = _fit_all(camera, detections, priors)
-    with_outline = [i for i, d in enumerate(detections) if photo_outlines and photo_outlines[i] and not d.polygon_px
-                    and outline_helps(d.class_name, priors[i])]
-    if not with_outline:
-        return box_fits
-    outline_fits = _fit_all(camera, [detections[i] for i in with_outline], [priors[i] for i in with_outline],
-                            [photo_outlines[i] for i in with_outline])
-    fitted = list(box_fits)
-    for i, hypotheses in zip(with_outline, outline_fits):
-        best_box_cost = min(h.box_cost for h in box_fits[i])
-        if hypotheses[0].box_cost <= best_box_cost + _PHOTO_OUTLINE_SLACK:
-            fitted[i] = hypotheses[:1]
+    fitted = []
+    for i, h in enumerate(found):
+        best_photo = min(photo_found[i], key=lambda k: k.cost, default=None)
+        if best_photo is not None and best_photo.box_cost <= min(k.box_cost for k in h) + _PHOTO_OUTLINE_SLACK:
+            fitted.append([best_photo])
+        # a flat item's box reads two ways (see _mirror_turns_deg): keep the best solid's distinct
+        # turns; a tall item's other fits are other turns its box hardly tells apart: take its best
+        elif flat[i]:
+            fitted.append([k for k in h if k.solid is h[0].solid])
+        else:
+            fitted.append(h[:1])
     return fitted
 
 
@@ -643,7 +646,7 @@ def place_detection(
     photo_outline: tuple | None = None,
 ) -> DeskItem:
     """One detection on the desk (see place_detections, which fits an image's items together)."""
-    hypotheses, = _fit_with_photo_outlines(camera, [detection], [prior_cm], [photo_outline])
+    hypotheses, = _fit_all(camera, [detection], [prior_cm], [photo_outline])
     return _desk_item(detection, item_id, hypotheses, prior_cm, box_only=not detection.polygon_px)
 
 
@@ -675,7 +678,7 @@ def place_detections(
     if not detections:
         return ()
     priors = [prior_cm(detection.class_name) for detection in detections]
-    fitted = _fit_with_photo_outlines(camera, detections, priors, photo_outlines)
+    fitted = _fit_all(camera, detections, priors, photo_outlines)
     return tuple(
         _desk_item(detection, item_id, hypotheses, prior, box_only=not detection.polygon_px)
         for item_id, (detection, hypotheses, prior) in enumerate(zip(detections, fitted, priors), start=1)

@@ -29,8 +29,8 @@ Outline = tuple[tuple[float, float], ...]
 OutlineFinder = Callable[[np.ndarray, Sequence[Detection]], tuple["Outline | None", ...]]
 
 _MARGIN_PX = 8  # background ring around the box that GrabCut learns the surroundings from
-_ITERATIONS = 3
-_MAX_SIDE_PX = 128  # larger boxes are segmented at this size: cost grows with pixels, the turn does not
+_ITERATIONS = 2
+_MAX_SIDE_PX = 96  # larger boxes are segmented at this size: cost grows with pixels, the turn does not (measured: 128 px and 3 iterations cost twice as much for the same p95)
 _MIN_SIDE_PX = 8
 _BORDER_PX = 2.0
 _SIDE_TOLERANCE = 0.2  # of the box size (at least _SIDE_TOLERANCE_PX): how far the outline may stop short of a side
