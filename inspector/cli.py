@@ -76,13 +76,13 @@ def inspect_command(
     if not files:
         raise fail(f"no images found in {', '.join(map(str, images))}")
 
+    finder = find_outlines if photo_outlines else None
     errors = 0
     violations = 0
     for path in files:
         started = time.perf_counter()
         try:
             frame = load_frame(path, cam.camera_id)
-            finder = find_outlines if photo_outlines else None
             if detections is None:
                 report = inspect(frame, cam, std, detector=detector, outline_finder=finder)
             else:

@@ -559,7 +559,7 @@ def _fit_all(camera: Camera, detections: Sequence[Detection], priors,
                 rows.append((i, solid, box_only))
                 turns.append(turn)
                 from_photo.append(False)
-            if photo_angles[i] is not None:  # the turn the photo shows, held (a round solid: as from the box)
+            if photo_angles[i] is not None:  # the turn the photo shows, held (every solid, as the box rows)
                 rows.append((i, solid, False))
                 turns.append(photo_angles[i])
                 from_photo.append(True)

@@ -38,15 +38,22 @@ _SIDE_TOLERANCE_PX = 3.0
 _MIN_FILL = 0.25  # of the box area
 
 
+def _window(image: np.ndarray, box, margin_x: float, margin_y: float) -> tuple[int, int, np.ndarray]:
+    """The box grown by the margins, clipped to the image (never empty): left, top and the pixels."""
+    height, width = image.shape[:2]
+    x1, y1, x2, y2 = box
+    left, top = min(max(int(x1 - margin_x), 0), width - 1), min(max(int(y1 - margin_y), 0), height - 1)
+    right = max(min(int(math.ceil(x2 + margin_x)), width), left + 1)
+    bottom = max(min(int(math.ceil(y2 + margin_y)), height), top + 1)
+    return left, top, image[top:bottom, left:right]
+
+
 def _segment(image_bgr: np.ndarray, box: tuple[float, float, float, float]) -> np.ndarray | None:
     """Foreground pixel coordinates (N, 2) of GrabCut seeded with `box`, in image px, or None."""
-    height, width = image_bgr.shape[:2]
     x1, y1, x2, y2 = box
     scale = min(1.0, _MAX_SIDE_PX / max(x2 - x1, y2 - y1))
     margin = _MARGIN_PX / scale  # the same ring in working pixels whatever the scale
-    left, top = max(int(x1 - margin), 0), max(int(y1 - margin), 0)
-    right, bottom = min(int(math.ceil(x2 + margin)), width), min(int(math.ceil(y2 + margin)), height)
-    roi = image_bgr[top:bottom, left:right]
+    left, top, roi = _window(image_bgr, box, margin, margin)
     if scale < 1.0:
         roi = cv2.resize(roi, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
     rect_x, rect_y = int(round((x1 - left) * scale)), int(round((y1 - top) * scale))
@@ -102,14 +109,12 @@ _SAME_BOX_PX = 2.0
 _SAME_PIXELS = 0.9  # correlation of the thumbnails: exposure and gain changes keep it, a changed item does not
 
 
-def _thumbnail(gray: np.ndarray, box) -> np.ndarray:
-    """The box and a ring around it, _THUMB_PX square, zero mean and unit spread."""
+def _thumbnail(image_bgr: np.ndarray, box) -> np.ndarray:
+    """The box and a ring around it in grey, _THUMB_PX square, zero mean and unit spread."""
     x1, y1, x2, y2 = box
-    ring_x, ring_y = _THUMB_RING * (x2 - x1), _THUMB_RING * (y2 - y1)
-    height, width = gray.shape
-    left, top = min(max(int(x1 - ring_x), 0), width - 1), min(max(int(y1 - ring_y), 0), height - 1)
-    right, bottom = max(min(int(math.ceil(x2 + ring_x)), width), left + 1), max(min(int(math.ceil(y2 + ring_y)), height), top + 1)
-    thumb = cv2.resize(gray[top:bottom, left:right], (_THUMB_PX, _THUMB_PX), interpolation=cv2.INTER_AREA).astype(np.float32)
+    _, _, crop = _window(image_bgr, box, _THUMB_RING * (x2 - x1), _THUMB_RING * (y2 - y1))
+    small = cv2.resize(crop, (_THUMB_PX, _THUMB_PX), interpolation=cv2.INTER_AREA)
+    thumb = cv2.cvtColor(small, cv2.COLOR_BGR2GRAY).astype(np.float32)
     return (thumb - thumb.mean()) / max(float(thumb.std()), 1.0)  # a plain patch (spread < 1 grey level) matches nothing
 
 
@@ -134,15 +139,12 @@ class OutlineMemory:
             shift = np.subtract(detection.bbox_px, before.bbox_px)
             if (before.class_name == detection.class_name and np.abs(shift).max() <= _SAME_BOX_PX
                     and float(np.mean(thumb * before_thumb)) >= _SAME_PIXELS):
-                if outline is None:
-                    return True, None
                 dx, dy = (shift[0] + shift[2]) / 2, (shift[1] + shift[3]) / 2
-                return True, tuple((round(x + dx, 1), round(y + dy, 1)) for x, y in outline)
+                return True, outline and tuple((round(x + dx, 1), round(y + dy, 1)) for x, y in outline)
         return False, None
 
     def __call__(self, image_bgr: np.ndarray, detections: Sequence[Detection]) -> tuple[Outline | None, ...]:
-        gray = cv2.cvtColor(image_bgr, cv2.COLOR_BGR2GRAY)
-        thumbs = [_thumbnail(gray, d.bbox_px) for d in detections]
+        thumbs = [_thumbnail(image_bgr, d.bbox_px) for d in detections]
         outlines: list[Outline | None] = []
         new = []
         for i, (detection, thumb) in enumerate(zip(detections, thumbs)):

@@ -35,10 +35,6 @@ class ModelCard(BaseModel):
     input_hw: tuple[int, int] | None = Field(
         default=None, description="network input (height, width) px when not imgsz x imgsz: a model trained on "
                                   "16:9 frames' own aspect (train --rect) at imgsz 640 takes 384 x 640")
-
-    @property
-    def network_input(self) -> int | tuple[int, int]:
-        return tuple(self.input_hw) if self.input_hw else self.imgsz
     confidence: float = 0.25
     classes: list[str]
     class_map: dict[str, str] = Field(default_factory=dict)
@@ -46,6 +42,11 @@ class ModelCard(BaseModel):
     training: dict[str, Any] = Field(default_factory=dict)
     metrics: dict[str, Any] = Field(default_factory=dict)
     notes: str = ""
+
+    @property
+    def network_input(self) -> tuple[int, int]:
+        """The network's input (height, width) px."""
+        return tuple(self.input_hw) if self.input_hw else (self.imgsz, self.imgsz)
 
 
 def sha256_of(path: Path) -> str:

@@ -345,8 +345,7 @@ def export_onnx(model: str, registry: Path = REGISTRY_DIR, opset: int = 17) -> P
         if hasattr(module, "format"):
             module.format = "onnx"
     target = card_path.parent / (Path(card.weights).stem + ".onnx")
-    input_h, input_w = (card.imgsz, card.imgsz) if card.input_hw is None else card.input_hw
-    dummy = torch.zeros(1, 3, input_h, input_w)
+    dummy = torch.zeros(1, 3, *card.network_input)
     torch.onnx.export(network, dummy, str(target), opset_version=opset, input_names=["images"],
                       output_names=["output0"], dynamo=False)
     # ONNX Runtime is the faster CPU backend here (bench/detector_backends.py), so it becomes the default
