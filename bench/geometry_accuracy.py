@@ -32,7 +32,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from calibration.camera import CameraFile, fit_camera  # noqa: E402
-from inspector.footprint import naive_footprint, outline_helps, place_detection  # noqa: E402
+from inspector.footprint import fold_angle_deg, naive_footprint, orientation_from_polygon, outline_helps, place_detection  # noqa: E402
 from inspector.outlines import outline_from_photo  # noqa: E402
 from inspector.records import Detection  # noqa: E402
 from models.synth.render import render  # noqa: E402
@@ -64,7 +64,7 @@ def measure(scenes_per_view: int, seed: int, standard_path: str, known_intrinsic
             priors: str = "true", outlines: bool = False, photo_outlines: bool = False, photo: bool = False) -> dict:
     standard = load_standard(standard_path)
     rng = np.random.default_rng(seed)
-    rows, outline_s, outline_found = [], [], []
+    rows, outline_s, outline_found, square_read_turned = [], [], [], []
     for view, tilt in VIEWS.items():
         for _ in range(scenes_per_view):
             desk = sample_desk(rng)
@@ -95,6 +95,10 @@ def measure(scenes_per_view: int, seed: int, standard_path: str, known_intrinsic
                     found = outline_from_photo(shot.image, detection.bbox_px)
                     outline_s.append(time.perf_counter() - started)
                     outline_found.append(found is not None)
+                    if found is not None and _turn_deg(truth.yaw_deg) <= SQUARE_DEG:
+                        # would this outline's turn do to judge alignment by (a 10 deg rule)?
+                        turn = orientation_from_polygon(camera, found, prior[2], prior[0], prior[1])
+                        square_read_turned.append(abs(fold_angle_deg(turn)) > SQUARE_DEG)
                 item = place_detection(camera, detection, prior, 1, photo_outline=found)
                 naive_front = naive_footprint(camera, truth.bbox_full_px).bounds[1]
                 rows.append({
@@ -105,7 +109,8 @@ def measure(scenes_per_view: int, seed: int, standard_path: str, known_intrinsic
                     "naive_error_cm": naive_front - truth.front_margin_cm,
                 })
     return {"rows": rows, "outline_ms": 1000 * float(np.median(outline_s)) if outline_s else None,
-            "outlines_found": float(np.mean(outline_found)) if outline_found else None}
+            "outlines_found": float(np.mean(outline_found)) if outline_found else None,
+            "square_read_turned": (int(np.sum(square_read_turned)), len(square_read_turned))}
 
 
 def summarise(rows: list[dict], key: str) -> dict:
@@ -140,7 +145,8 @@ def main() -> int:
     rows = measured["rows"]
     if measured["outline_ms"] is not None:
         print(f"outlines from the photo: {measured['outlines_found']:.0%} of the flat, not round items kept, "
-              f"median {measured['outline_ms']:.1f} ms each")
+              f"median {measured['outline_ms']:.1f} ms each; {measured['square_read_turned'][0]} of "
+              f"{measured['square_read_turned'][1]} items kept square read more than {SQUARE_DEG:g}° turned from theirs")
     groups: dict[str, list[dict]] = defaultdict(list)
     for row in rows:
         size = f"≤{LOW_ITEM_CM:g} cm tall" if row["height_cm"] <= LOW_ITEM_CM else f">{LOW_ITEM_CM:g} cm tall"
