@@ -260,7 +260,8 @@ def models_command(
         mAP = card.metrics.get("mAP50")
         backends = "pytorch + onnx" if card.onnx else "pytorch"
         console.print(f"{card.name}  v{card.version}  {backends} (default {card.default_backend if card.onnx else 'torch'})  "
-                      f"imgsz {card.imgsz}{' (%dx%d input)' % tuple(card.input_hw) if card.input_hw else ''}  {len(card.classes)} classes  confidence {card.confidence}  "
+                      f"imgsz {card.imgsz}{' (%dx%d input)' % tuple(card.input_hw) if card.input_hw else ''}  {len(card.classes)} classes  confidence {card.confidence}"
+                      f"{' (%d classes their own)' % len(card.class_confidence) if card.class_confidence else ''}  "
                       f"mAP50 {mAP if mAP is not None else 'n/a'}  ({path.parent})")
 
 
@@ -313,8 +314,9 @@ def evaluate_command(
         metrics = evaluate(model, folder, split or None, out, backend, record=record)
     except InspectorError as error:
         raise fail(error)
+    own = ", ".join(f"{item_id} {value}" for item_id, value in metrics.get("class_confidence", {}).items())
     console.print(f"{metrics['images']} images  mAP50 {metrics['mAP50']:.3f}  mAP50-95 {metrics['mAP50-95']:.3f}  "
-                  f"(per-class at confidence {metrics['confidence']})")
+                  f"(per-class at confidence {metrics['confidence']}{'; ' + own if own else ''})")
     for name, row in metrics["per_class"].items():
         p = "n/a" if row["precision"] is None else f"{row['precision']:.3f}"
         r = "n/a" if row["recall"] is None else f"{row['recall']:.3f}"
@@ -328,6 +330,8 @@ def tune_confidence_command(
     model: Annotated[str, typer.Option(help="Registry model name, card or weights path.")] = "desk-yolov8n-synth",
     split: Annotated[str, typer.Option(help="Split under images/ (val, test, ...); '' for none.")] = "val",
     record: Annotated[bool, typer.Option(help="Write the chosen confidence into the model's card.")] = False,
+    per_class: Annotated[bool, typer.Option(help="Also give each class (with 20+ items) the threshold of its own best F1, "
+                                                 "kept only if together they beat the single one.")] = False,
 ) -> None:
     """Choose the model's default confidence: the one with the best mean per-class F1 on a validation set."""
     from models.training import tune_confidence
@@ -335,7 +339,7 @@ def tune_confidence_command(
     if not folder.is_dir():
         raise fail(f"{folder}: not a folder")
     try:
-        result = tune_confidence(model, folder, split or None, record=record)
+        result = tune_confidence(model, folder, split or None, record=record, per_class=per_class)
     except InspectorError as error:
         raise fail(error)
     for row in result["sweep"]:
@@ -344,7 +348,13 @@ def tune_confidence_command(
                       f"mean recall {row['mean_recall']:.3f}  min recall {row['min_recall']:.3f}{mark}")
     chosen = result["chosen"]
     console.print(f"{result['images']} images: confidence {chosen['confidence']:.3f} (was {result['previous']}), "
-                  f"mean F1 {chosen['mean_f1']:.3f}" + (" — written to the card" if record else " (use --record to keep it)"))
+                  f"mean F1 {chosen['mean_f1']:.3f}")
+    if result["combined"] is not None:
+        combined = result["combined"]
+        own = ", ".join(f"{item_id} {value:.3f}" for item_id, value in result["class_confidence"].items())
+        console.print(f"per class: {own or 'none kept'} (together: mean F1 {combined['mean_f1']:.3f}, "
+                      f"min recall {combined['min_recall']:.3f})")
+    console.print("written to the card" if record else "use --record to keep it")
 
 
 @app.command("export")

@@ -52,8 +52,18 @@ class _Backend:
 
     ref: ModelRef
     imgsz: int | tuple[int, int]  # network input: one side (square) or (height, width)
-    confidence: float
+    confidence: float  # the threshold of every class not in class_confidence
+    class_confidence: dict[str, float]  # item id -> its own threshold
     class_ids: dict[int, str]
+
+    def _set_thresholds(self, confidence: float, class_confidence: dict[str, float] | None, source: str) -> None:
+        self.confidence, self.class_confidence = confidence, dict(class_confidence or {})
+        unknown = sorted(set(self.class_confidence) - set(self.class_ids.values()))
+        if unknown:
+            raise ModelError(f"class_confidence names {unknown}, which are not this model's classes", source)
+        # indexed by the network's class index, so post-processing compares in one vector step
+        self._thresholds = np.array([self.class_confidence.get(self.class_ids[i], confidence)
+                                     for i in range(max(self.class_ids) + 1)])
 
     def _forward(self, blob: np.ndarray) -> np.ndarray:
         raise NotImplementedError
@@ -61,7 +71,7 @@ class _Backend:
     def detect(self, image_bgr: np.ndarray) -> tuple[Detection, ...]:
         blob, placement = letterbox(image_bgr, self.imgsz)
         output = self._forward(blob)
-        boxes, scores, classes = postprocess(output, placement, (image_bgr.shape[1], image_bgr.shape[0]), self.confidence)
+        boxes, scores, classes = postprocess(output, placement, (image_bgr.shape[1], image_bgr.shape[0]), self._thresholds)
         return tuple(
             Detection(self.class_ids[int(c)], float(s), tuple(float(v) for v in box))
             for box, s, c in zip(boxes, scores, classes)
@@ -72,7 +82,8 @@ class TorchDetector(_Backend):
     """A YOLO checkpoint run with PyTorch on the CPU."""
 
     def __init__(self, weights: str | Path, ref: ModelRef, imgsz: int | tuple[int, int] = 640, confidence: float = 0.25,
-                 class_map: dict[str, str] | None = None, extra_ids: set[str] | None = None):
+                 class_map: dict[str, str] | None = None, extra_ids: set[str] | None = None,
+                 class_confidence: dict[str, float] | None = None):
         path = Path(weights)
         if not path.is_file():
             raise ModelError("model file not found", str(path))
@@ -87,7 +98,8 @@ class TorchDetector(_Backend):
         except Exception as error:  # torch/pickle/zip errors all mean: not a usable model file
             raise ModelError(f"not a usable YOLO model file ({type(error).__name__}: {error})", str(path)) from None
         self.class_ids = map_class_names(names, class_map or {}, extra_ids or set(), str(path))
-        self.ref, self.imgsz, self.confidence = ref, imgsz, confidence
+        self.ref, self.imgsz = ref, imgsz
+        self._set_thresholds(confidence, class_confidence, str(path))
 
     def _forward(self, blob: np.ndarray) -> np.ndarray:
         with self._torch.inference_mode():
@@ -100,7 +112,8 @@ class OnnxDetector(_Backend):
     """The same network exported to ONNX, run with ONNX Runtime."""
 
     def __init__(self, weights: str | Path, ref: ModelRef, imgsz: int | tuple[int, int], confidence: float, classes: list[str],
-                 class_map: dict[str, str] | None = None, extra_ids: set[str] | None = None, threads: int | None = None):
+                 class_map: dict[str, str] | None = None, extra_ids: set[str] | None = None, threads: int | None = None,
+                 class_confidence: dict[str, float] | None = None):
         path = Path(weights)
         if not path.is_file():
             raise ModelError("model file not found", str(path))
@@ -115,7 +128,8 @@ class OnnxDetector(_Backend):
         except Exception as error:
             raise ModelError(f"not a usable ONNX model ({type(error).__name__}: {error})", str(path)) from None
         self.class_ids = map_class_names(dict(enumerate(classes)), class_map or {}, extra_ids or set(), str(path))
-        self.ref, self.imgsz, self.confidence = ref, imgsz, confidence
+        self.ref, self.imgsz = ref, imgsz
+        self._set_thresholds(confidence, class_confidence, str(path))
 
     def _forward(self, blob: np.ndarray) -> np.ndarray:
         return self._session.run(None, {self._input: blob})[0]

@@ -41,21 +41,23 @@ def letterbox(image_bgr: np.ndarray, input_hw: int | tuple[int, int]) -> tuple[n
 
 
 def postprocess(
-    output: np.ndarray, placement: Letterbox, image_size: tuple[int, int], confidence: float, iou: float = 0.7,
-    max_detections: int = 300,
+    output: np.ndarray, placement: Letterbox, image_size: tuple[int, int], confidence: float | np.ndarray,
+    iou: float = 0.7, max_detections: int = 300,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(boxes xyxy in image px, scores, class indices) from a (1, 4 + nc, N) network output."""
+    """(boxes xyxy in image px, scores, class indices) from a (1, 4 + nc, N) network output.
+    `confidence`: one threshold, or one per class index."""
     predictions = output[0].T  # (N, 4 + nc)
     scores_all = predictions[:, 4:]
     classes = scores_all.argmax(axis=1)
     scores = scores_all[np.arange(len(classes)), classes]
-    keep = scores > confidence
+    thresholds = np.asarray(confidence, dtype=float)
+    keep = scores > (thresholds[classes] if thresholds.ndim else thresholds)
     if not keep.any():
         return np.zeros((0, 4)), np.zeros(0), np.zeros(0, dtype=int)
     boxes_cxcywh, scores, classes = predictions[keep, :4], scores[keep], classes[keep]
     xywh = np.column_stack([boxes_cxcywh[:, 0] - boxes_cxcywh[:, 2] / 2, boxes_cxcywh[:, 1] - boxes_cxcywh[:, 3] / 2,
                             boxes_cxcywh[:, 2], boxes_cxcywh[:, 3]])
-    chosen = cv2.dnn.NMSBoxesBatched(xywh.tolist(), scores.tolist(), classes.tolist(), confidence, iou)
+    chosen = cv2.dnn.NMSBoxesBatched(xywh.tolist(), scores.tolist(), classes.tolist(), float(thresholds.min()), iou)
     chosen = np.asarray(chosen, dtype=int).ravel()[:max_detections]
     xyxy = np.column_stack([xywh[chosen, 0], xywh[chosen, 1], xywh[chosen, 0] + xywh[chosen, 2], xywh[chosen, 1] + xywh[chosen, 3]])
     xyxy = (xyxy - [placement.pad_x, placement.pad_y, placement.pad_x, placement.pad_y]) / placement.scale

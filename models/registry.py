@@ -36,6 +36,9 @@ class ModelCard(BaseModel):
         default=None, description="network input (height, width) px when not imgsz x imgsz: a model trained on "
                                   "16:9 frames' own aspect (train --rect) at imgsz 640 takes 384 x 640")
     confidence: float = 0.25
+    class_confidence: dict[str, float] = Field(
+        default_factory=dict, description="item id -> a threshold replacing `confidence` for that class "
+                                          "(tune-confidence --per-class; a class absent here uses `confidence`)")
     classes: list[str]
     class_map: dict[str, str] = Field(default_factory=dict)
     synthetic_only: bool = True
@@ -125,13 +128,16 @@ def load_detector(name_or_path: str, registry: Path = REGISTRY_DIR, extra_ids: s
     if backend == "auto":
         backend = card.default_backend if (card.default_backend == "torch" or card.onnx) else "torch"
     ref = ModelRef(name=card.name, version=card.version, sha256=card.sha256)
+    # a confidence the caller gives is one threshold for every class; else the card's, per class
     threshold = confidence if confidence is not None else card.confidence
+    per_class = {} if confidence is not None else card.class_confidence
     from models.detector import OnnxDetector, TorchDetector
 
     if backend == "onnx":
         if not card.onnx:
             raise ModelError("the card names no ONNX file; run `desk-inspector export` first", str(card_path))
         path = _verified(card_path, card.onnx, card.onnx_sha256)
-        return OnnxDetector(path, ref, card.network_input, threshold, card.classes, card.class_map, extra_ids, threads=threads)
+        return OnnxDetector(path, ref, card.network_input, threshold, card.classes, card.class_map, extra_ids,
+                            threads=threads, class_confidence=per_class)
     path = _verified(card_path, card.weights, card.sha256)
-    return TorchDetector(path, ref, card.network_input, threshold, card.class_map, extra_ids)
+    return TorchDetector(path, ref, card.network_input, threshold, card.class_map, extra_ids, class_confidence=per_class)

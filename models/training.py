@@ -205,12 +205,13 @@ def match_image(pred_boxes, pred_classes, true_boxes, true_classes, n_classes: i
     return confusion
 
 
-def detected_and_true(detector, class_names: list[str], images: list[Path]):
+def detected_and_true(detector, class_ids: list[str], images: list[Path]):
     """Per image, through the product's detector path: (boxes (N, 4), class indices, confidences),
-    most confident first, and the image's labels."""
+    most confident first, and the image's labels. `class_ids`: the item id of each model class, in
+    the labels' class order."""
     import cv2
 
-    index = {name: i for i, name in enumerate(class_names)}
+    index = {item_id: i for i, item_id in enumerate(class_ids)}
     for image_path in images:
         image = cv2.imread(str(image_path))
         if image is None:
@@ -239,7 +240,7 @@ def evaluate(model: str, folder: Path, split: str | None = "val", out_dir: Path 
     n = len(card.classes)
     confusion = np.zeros((n + 1, n + 1), dtype=int)
     images = find_images(folder, split)
-    for boxes, classes, _, truth in detected_and_true(detector, card.classes, images):
+    for boxes, classes, _, truth in detected_and_true(detector, [card.class_map.get(c, c) for c in card.classes], images):
         confusion += match_image(boxes, classes, truth.boxes, truth.classes, n)
     per_class = {}
     for i, name in enumerate(card.classes):
@@ -258,6 +259,7 @@ def evaluate(model: str, folder: Path, split: str | None = "val", out_dir: Path 
         "mAP50": round(float(val.box.map50), 4),
         "mAP50-95": round(float(val.box.map), 4),
         "confidence": detector.confidence,
+        **({"class_confidence": detector.class_confidence} if detector.class_confidence else {}),
         "per_class": per_class,
     }
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -269,39 +271,70 @@ def evaluate(model: str, folder: Path, split: str | None = "val", out_dir: Path 
 
 
 _SWEEP_FLOOR = 0.05  # detections are collected down to this confidence, then thresholds are swept
+_PER_CLASS_MIN_INSTANCES = 20  # fewer true items than this and a class's own F1 curve is noise
+
+
+def _scores_at(per_image, n: int, thresholds_by_class: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per-class (F1, recall, true count) when each class keeps its detections over its threshold."""
+    confusion = np.zeros((n + 1, n + 1), dtype=int)
+    for boxes, classes, scores, truth in per_image:
+        keep = scores > thresholds_by_class[classes]  # strictly over, as the detector keeps them
+        confusion += match_image(boxes[keep], classes[keep], truth.boxes, truth.classes, n)
+    hits = np.diag(confusion)[:n]
+    true_totals, predicted_totals = confusion[:, :n].sum(axis=0), confusion[:n, :].sum(axis=1)
+    return 2 * hits / np.maximum(true_totals + predicted_totals, 1), hits / np.maximum(true_totals, 1), true_totals
+
+
+def _summary(f1: np.ndarray, recall: np.ndarray, true_totals: np.ndarray) -> dict:
+    present = true_totals > 0
+    return {"mean_f1": round(float(f1[present].mean()), 4), "min_recall": round(float(recall[present].min()), 4),
+            "mean_recall": round(float(recall[present].mean()), 4)}
 
 
 def tune_confidence(model: str, folder: Path, split: str | None = "val", registry: Path = REGISTRY_DIR,
-                    backend: str = "auto", record: bool = False,
+                    backend: str = "auto", record: bool = False, per_class: bool = False,
                     thresholds: np.ndarray = np.round(np.arange(0.05, 0.80, 0.025), 3)) -> dict:
     """The default confidence that maximises the mean per-class F1 (IoU 0.5) on a labelled folder,
     through the product's detector path. Choose it on a validation split, never on the held-out set
-    the card's metrics come from. `record` writes it into the card."""
+    the card's metrics come from. `record` writes it into the card.
+
+    `per_class` then gives each class with enough items the threshold that maximises its own F1 in
+    the same sweep (a small round cup scores lower than a monitor, so one threshold drops cups the
+    model did find), and keeps them only if all of them together beat the single threshold."""
     from models.registry import load_detector
 
     card_path = resolve_card(model, registry)
     card = read_card(card_path)
     detector = load_detector(str(card_path), backend=backend, confidence=_SWEEP_FLOOR)
     n = len(card.classes)
-    per_image = list(detected_and_true(detector, card.classes, find_images(folder, split)))
-    rows = []
+    ids = [card.class_map.get(name, name) for name in card.classes]
+    per_image = list(detected_and_true(detector, ids, find_images(folder, split)))
+    rows, f1_by_threshold = [], []
     for threshold in thresholds:
-        confusion = np.zeros((n + 1, n + 1), dtype=int)
-        for boxes, classes, scores, truth in per_image:
-            keep = scores >= threshold
-            confusion += match_image(boxes[keep], classes[keep], truth.boxes, truth.classes, n)
-        hits = np.diag(confusion)[:n]
-        true_totals, predicted_totals = confusion[:, :n].sum(axis=0), confusion[:n, :].sum(axis=1)
-        present = true_totals > 0
-        f1 = 2 * hits / np.maximum(true_totals + predicted_totals, 1)
-        recall = hits / np.maximum(true_totals, 1)
-        rows.append({"confidence": float(threshold), "mean_f1": round(float(f1[present].mean()), 4),
-                     "min_recall": round(float(recall[present].min()), 4),
-                     "mean_recall": round(float(recall[present].mean()), 4)})
+        f1, recall, true_totals = _scores_at(per_image, n, np.full(n, threshold))
+        f1_by_threshold.append(f1)
+        rows.append({"confidence": float(threshold), **_summary(f1, recall, true_totals)})
     best = max(rows, key=lambda row: (row["mean_f1"], row["confidence"]))  # on a tie, the stricter threshold
+    class_confidence: dict[str, float] = {}
+    combined = None
+    if per_class:
+        f1_by_threshold = np.array(f1_by_threshold)  # (thresholds, classes)
+        for i, item_id in enumerate(ids):
+            if true_totals[i] < _PER_CLASS_MIN_INSTANCES:  # (true counts do not depend on the threshold)
+                continue
+            # the last maximum along the sweep: on a tie, the stricter threshold
+            own = float(thresholds[len(thresholds) - 1 - int(np.argmax(f1_by_threshold[::-1, i]))])
+            if own != best["confidence"]:
+                class_confidence[item_id] = own
+        vector = np.array([class_confidence.get(item_id, best["confidence"]) for item_id in ids])
+        combined = _summary(*_scores_at(per_image, n, vector))
+        if combined["mean_f1"] <= best["mean_f1"]:  # classes interact through matching: check the whole
+            class_confidence = {}
     if record:
-        write_card(card.model_copy(update={"confidence": best["confidence"]}), card_path)
-    return {"chosen": best, "previous": card.confidence, "images": len(per_image), "sweep": rows}
+        write_card(card.model_copy(update={"confidence": best["confidence"], "class_confidence": class_confidence}),
+                   card_path)
+    return {"chosen": best, "previous": card.confidence, "images": len(per_image), "sweep": rows,
+            "class_confidence": class_confidence, "combined": combined}
 
 
 def plot_confusion(confusion: np.ndarray, names: list[str], path: Path) -> Path:

@@ -42,3 +42,34 @@ def test_missing_corrupt_and_unmapped_models_name_the_file(tmp_path, tiny_model)
     unmapped = build_tiny_model(tmp_path / "unmapped", classes=["cup", "spaceship"])
     with pytest.raises(ModelError, match="spaceship"):
         load_detector(str(unmapped))
+
+
+def test_per_class_thresholds_filter_each_class_at_its_own_confidence():
+    from models.inference import Letterbox, postprocess
+
+    # two anchors in a 2-class output, both scoring 0.3: one for class 0, one for class 1
+    output = np.zeros((1, 6, 2), dtype=np.float32)
+    output[0, :4, 0] = [20, 20, 10, 10]
+    output[0, :4, 1] = [60, 60, 10, 10]
+    output[0, 4, 0] = output[0, 5, 1] = 0.3
+    placement = Letterbox(1.0, 0.0, 0.0)
+    _, _, classes = postprocess(output, placement, (100, 100), np.array([0.2, 0.5]))
+    assert classes.tolist() == [0]
+    _, _, classes = postprocess(output, placement, (100, 100), 0.2)
+    assert sorted(classes.tolist()) == [0, 1]
+
+
+def test_card_class_confidence_reaches_the_detector_and_a_given_confidence_replaces_it(tmp_path):
+    card_path = build_tiny_model(tmp_path / "tiny")
+    card = yaml.safe_load(card_path.read_text())
+    card["class_confidence"] = {"cup": 0.4}
+    card_path.write_text(yaml.safe_dump(card))
+    detector = load_detector(str(card_path))
+    assert detector.class_confidence == {"cup": 0.4} and detector._thresholds[0] == 0.4
+    assert detector._thresholds[1] == pytest.approx(1e-9)
+    assert load_detector(str(card_path), confidence=0.3).class_confidence == {}
+    card["class_confidence"] = {"spaceship": 0.4}
+    card_path.write_text(yaml.safe_dump(card))
+    with pytest.raises(ModelError, match="spaceship") as error:
+        load_detector(str(card_path))
+    assert "weights.pt" in str(error.value)
