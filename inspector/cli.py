@@ -280,6 +280,7 @@ def train_command(
     device: Annotated[str, typer.Option(help="cpu, or a CUDA device index such as 0.")] = "cpu",
     hours: Annotated[Optional[float], typer.Option(help="Time budget: train for this many hours (the epoch count and learning-rate schedule are fitted to it after the first epoch).", min=0.05)] = None,
     rect: Annotated[bool, typer.Option(help="Train on the images' own aspect ratio (a 16:9 frame at imgsz 640 is 640x384): a higher resolution for the same cost; no mosaic.")] = False,
+    threads: Annotated[Optional[int], typer.Option(help="PyTorch CPU threads (default: every core).", min=1)] = None,
 ) -> None:
     """Train (CPU is fine) or fine-tune a detector; writes weights + card into the model registry."""
     from models.training import train
@@ -290,7 +291,7 @@ def train_command(
         if not resume and not data.is_file():
             raise fail(f"{data}: dataset yaml not found (give data.yaml or a folder holding one)")
         card = train(data=data, name=name, base=base, imgsz=imgsz, epochs=epochs, batch=batch, seed=seed,
-                     resume=resume, runs_dir=runs, version=version, device=device, hours=hours, rect=rect)
+                     resume=resume, runs_dir=runs, version=version, device=device, hours=hours, rect=rect, threads=threads)
     except InspectorError as error:
         raise fail(error)
     console.print(f"model registered: {card}")
