@@ -6,6 +6,7 @@ silent drop). Optionally, too many unsure items (a blocked or blurred camera) is
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 
 from pydantic import Field, StrictFloat, StrictInt
@@ -33,9 +34,11 @@ def split_by_confidence(
 
 def unsure_warning(item: DeskItem, threshold: float, label_zh: str, label_en: str) -> str:
     """One line, English then Chinese, telling a person to check this item by eye."""
+    # rounded, 0.498 would read "0.50 < 0.50"; cut to two decimals it reads below the threshold
+    shown = f"{math.floor(round(item.confidence * 100, 6)) / 100:.2f}"  # round first: 0.29 * 100 is 28.999…
     return (
-        f"item {item.id} ({label_en}) confidence {item.confidence:.2f} < {threshold:.2f}: not judged, check by eye"
-        f" / {item.id}号{label_zh}置信度 {item.confidence:.2f} 低于 {threshold:.2f}，未判定，请人工核查"
+        f"item {item.id} ({label_en}) confidence {shown} < {threshold:.2f}: not judged, check by eye"
+        f" / {item.id}号{label_zh}置信度 {shown} 低于 {threshold:.2f}，未判定，请人工核查"
     )
 
 

@@ -53,6 +53,13 @@ def test_unsure_items_warn_and_are_not_judged():
     assert evaluation.permitted == {3: False, 4: True}  # still reported for every item
 
 
+def test_a_confidence_just_under_the_threshold_never_reads_as_equal_to_it():
+    evaluation = evaluate(standard(), [item(5, "cup", 0.498)], DESK)
+    assert evaluation.warnings[0].startswith("item 5 (water cup) confidence 0.49 < 0.50")
+    evaluation = evaluate(standard(), [item(5, "cup", 0.29)], DESK)  # 0.29 * 100 is 28.999... in floats
+    assert evaluation.warnings[0].startswith("item 5 (water cup) confidence 0.29 < 0.50")
+
+
 def test_threshold_comes_from_the_rule_else_defaults_to_half():
     assert confidence_threshold(standard()) == 0.5
     strict = standard({"id": "unsure", "kind": "min_confidence", "threshold": 0.8})
