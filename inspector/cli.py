@@ -261,7 +261,7 @@ def models_command(
         backends = "pytorch + onnx" if card.onnx else "pytorch"
         console.print(f"{card.name}  v{card.version}  {backends} (default {card.default_backend if card.onnx else 'torch'})  "
                       f"imgsz {card.imgsz}{' (%dx%d input)' % tuple(card.input_hw) if card.input_hw else ''}  {len(card.classes)} classes  confidence {card.confidence}"
-                      f"{' (%d classes their own)' % len(card.class_confidence) if card.class_confidence else ''}  "
+                      f"{' (%d classes at their own)' % len(card.class_confidence) if card.class_confidence else ''}  "
                       f"mAP50 {mAP if mAP is not None else 'n/a'}  ({path.parent})")
 
 
