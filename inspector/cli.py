@@ -315,7 +315,7 @@ def evaluate_command(
         metrics = evaluate(model, folder, split or None, out, backend, record=record)
     except InspectorError as error:
         raise fail(error)
-    own = ", ".join(f"{item_id} {value}" for item_id, value in metrics.get("class_confidence", {}).items())
+    own = _thresholds_text(metrics.get("class_confidence", {}))
     console.print(f"{metrics['images']} images  mAP50 {metrics['mAP50']:.3f}  mAP50-95 {metrics['mAP50-95']:.3f}  "
                   f"(per-class at confidence {metrics['confidence']}{'; ' + own if own else ''})")
     for name, row in metrics["per_class"].items():
@@ -323,6 +323,10 @@ def evaluate_command(
         r = "n/a" if row["recall"] is None else f"{row['recall']:.3f}"
         console.print(f"  {name:16} n={row['instances']:5}  P {p}  R {r}  AP50 {row['ap50']}")
     console.print(f"metrics and confusion matrix in {out}/")
+
+
+def _thresholds_text(class_confidence: dict[str, float]) -> str:
+    return ", ".join(f"{item_id} {value:.3f}" for item_id, value in class_confidence.items())
 
 
 @app.command("tune-confidence")
@@ -352,7 +356,7 @@ def tune_confidence_command(
                   f"mean F1 {chosen['mean_f1']:.3f}")
     if result["combined"] is not None:
         combined = result["combined"]
-        own = ", ".join(f"{item_id} {value:.3f}" for item_id, value in result["class_confidence"].items())
+        own = _thresholds_text(result["class_confidence"])
         console.print(f"per class: {own or 'none kept'} (together: mean F1 {combined['mean_f1']:.3f}, "
                       f"min recall {combined['min_recall']:.3f})")
     console.print("written to the card" if record else "use --record to keep it")

@@ -51,6 +51,11 @@ class ModelCard(BaseModel):
         """The network's input (height, width) px."""
         return tuple(self.input_hw) if self.input_hw else (self.imgsz, self.imgsz)
 
+    @property
+    def item_ids(self) -> list[str]:
+        """The item id of each model class, in the model's (and its labels') class order."""
+        return [self.class_map.get(name, name) for name in self.classes]
+
 
 def sha256_of(path: Path) -> str:
     digest = hashlib.sha256()

@@ -216,8 +216,7 @@ def match_image(pred_boxes, pred_classes, true_boxes, true_classes, n_classes: i
 
 def detected_and_true(detector, class_ids: list[str], images: list[Path]):
     """Per image, through the product's detector path: (boxes (N, 4), class indices, confidences),
-    most confident first, and the image's labels. `class_ids`: the item id of each model class, in
-    the labels' class order."""
+    most confident first, and the image's labels. `class_ids`: ModelCard.item_ids."""
     import cv2
 
     index = {item_id: i for i, item_id in enumerate(class_ids)}
@@ -249,7 +248,7 @@ def evaluate(model: str, folder: Path, split: str | None = "val", out_dir: Path 
     n = len(card.classes)
     confusion = np.zeros((n + 1, n + 1), dtype=int)
     images = find_images(folder, split)
-    for boxes, classes, _, truth in detected_and_true(detector, [card.class_map.get(c, c) for c in card.classes], images):
+    for boxes, classes, _, truth in detected_and_true(detector, card.item_ids, images):
         confusion += match_image(boxes, classes, truth.boxes, truth.classes, n)
     per_class = {}
     for i, name in enumerate(card.classes):
@@ -283,15 +282,15 @@ _SWEEP_FLOOR = 0.05  # detections are collected down to this confidence, then th
 _PER_CLASS_MIN_INSTANCES = 20  # fewer true items than this and a class's own F1 curve is noise
 
 
-def _scores_at(per_image, n: int, thresholds_by_class: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Per-class (F1, recall, true count) when each class keeps its detections over its threshold."""
+def _scores_at(per_image, n: int, thresholds_by_class: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per-class (F1, recall) when each class keeps its detections over its threshold."""
     confusion = np.zeros((n + 1, n + 1), dtype=int)
     for boxes, classes, scores, truth in per_image:
         keep = scores > thresholds_by_class[classes]  # strictly over, as the detector keeps them
         confusion += match_image(boxes[keep], classes[keep], truth.boxes, truth.classes, n)
     hits = np.diag(confusion)[:n]
     true_totals, predicted_totals = confusion[:, :n].sum(axis=0), confusion[:n, :].sum(axis=1)
-    return 2 * hits / np.maximum(true_totals + predicted_totals, 1), hits / np.maximum(true_totals, 1), true_totals
+    return 2 * hits / np.maximum(true_totals + predicted_totals, 1), hits / np.maximum(true_totals, 1)
 
 
 def _summary(f1: np.ndarray, recall: np.ndarray, true_totals: np.ndarray) -> dict:
@@ -316,11 +315,13 @@ def tune_confidence(model: str, folder: Path, split: str | None = "val", registr
     card = read_card(card_path)
     detector = load_detector(str(card_path), backend=backend, confidence=_SWEEP_FLOOR)
     n = len(card.classes)
-    ids = [card.class_map.get(name, name) for name in card.classes]
+    ids = card.item_ids
     per_image = list(detected_and_true(detector, ids, find_images(folder, split)))
+    true_totals = np.bincount(np.concatenate([truth.classes for *_, truth in per_image] or [[]]).astype(int),
+                              minlength=n)
     rows, f1_by_threshold = [], []
     for threshold in thresholds:
-        f1, recall, true_totals = _scores_at(per_image, n, np.full(n, threshold))
+        f1, recall = _scores_at(per_image, n, np.full(n, threshold))
         f1_by_threshold.append(f1)
         rows.append({"confidence": float(threshold), **_summary(f1, recall, true_totals)})
     best = max(rows, key=lambda row: (row["mean_f1"], row["confidence"]))  # on a tie, the stricter threshold
@@ -329,14 +330,14 @@ def tune_confidence(model: str, folder: Path, split: str | None = "val", registr
     if per_class:
         f1_by_threshold = np.array(f1_by_threshold)  # (thresholds, classes)
         for i, item_id in enumerate(ids):
-            if true_totals[i] < _PER_CLASS_MIN_INSTANCES:  # (true counts do not depend on the threshold)
+            if true_totals[i] < _PER_CLASS_MIN_INSTANCES:
                 continue
             # the last maximum along the sweep: on a tie, the stricter threshold
             own = float(thresholds[len(thresholds) - 1 - int(np.argmax(f1_by_threshold[::-1, i]))])
             if own != best["confidence"]:
                 class_confidence[item_id] = own
         vector = np.array([class_confidence.get(item_id, best["confidence"]) for item_id in ids])
-        combined = _summary(*_scores_at(per_image, n, vector))
+        combined = _summary(*_scores_at(per_image, n, vector), true_totals)
         if combined["mean_f1"] <= best["mean_f1"]:  # classes interact through matching: check the whole
             class_confidence = {}
     if record:
