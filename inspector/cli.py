@@ -305,23 +305,26 @@ def evaluate_command(
     out: Annotated[Path, typer.Option("--out", "-o", help="Where metrics.json and confusion_matrix.png go.")] = Path("out/evaluate"),
     backend: Annotated[str, typer.Option(help="auto, torch or onnx.")] = "auto",
     record: Annotated[bool, typer.Option(help="Write the metrics into the model's card.")] = False,
+    confidence: Annotated[Optional[float], typer.Option(help="One threshold for every class instead of the card's own "
+                                                             "(to compare; not with --record).", min=0.0, max=1.0)] = None,
 ) -> None:
-    """mAP50, mAP50-95, per-class precision/recall at the model's confidence, confusion-matrix picture."""
+    """mAP50, mAP50-95, per-class precision/recall/F1 at the model's confidence, confusion-matrix picture."""
     from models.training import evaluate
 
     if not folder.is_dir():
         raise fail(f"{folder}: not a folder")
     try:
-        metrics = evaluate(model, folder, split or None, out, backend, record=record)
+        metrics = evaluate(model, folder, split or None, out, backend, record=record, confidence=confidence)
     except InspectorError as error:
         raise fail(error)
     own = _thresholds_text(metrics.get("class_confidence", {}))
+    mean_f1 = "n/a" if metrics["mean_f1"] is None else f"{metrics['mean_f1']:.3f}"
     console.print(f"{metrics['images']} images  mAP50 {metrics['mAP50']:.3f}  mAP50-95 {metrics['mAP50-95']:.3f}  "
-                  f"(per-class at confidence {metrics['confidence']}{'; ' + own if own else ''})")
+                  f"mean F1 {mean_f1}  (per-class at confidence {metrics['confidence']}{'; ' + own if own else ''})")
     for name, row in metrics["per_class"].items():
         p = "n/a" if row["precision"] is None else f"{row['precision']:.3f}"
         r = "n/a" if row["recall"] is None else f"{row['recall']:.3f}"
-        console.print(f"  {name:16} n={row['instances']:5}  P {p}  R {r}  AP50 {row['ap50']}")
+        console.print(f"  {name:16} n={row['instances']:5}  P {p}  R {r}  F1 {row['f1']:.3f}  AP50 {row['ap50']}")
     console.print(f"metrics and confusion matrix in {out}/")
 
 

@@ -232,11 +232,15 @@ def detected_and_true(detector, class_ids: list[str], images: list[Path]):
 
 
 def evaluate(model: str, folder: Path, split: str | None = "val", out_dir: Path = Path("out/evaluate"),
-             backend: str = "auto", registry: Path = REGISTRY_DIR, record: bool = False) -> dict:
-    """mAP50 / mAP50-95 (ultralytics val), and per-class precision/recall and a confusion matrix at
-    the model's default confidence through the product's own detector path."""
+             backend: str = "auto", registry: Path = REGISTRY_DIR, record: bool = False,
+             confidence: float | None = None) -> dict:
+    """mAP50 / mAP50-95 (ultralytics val), and per-class precision/recall/F1 and a confusion matrix
+    at the model's own thresholds (or at one `confidence` for every class) through the product's
+    own detector path."""
     from models.registry import load_detector
 
+    if record and confidence is not None:  # the card's metrics describe the card's own thresholds
+        raise ModelError("record keeps metrics at the card's own thresholds: leave out the confidence", str(model))
     card_path = resolve_card(model, registry)
     card = read_card(card_path)
     YOLO = _offline_ultralytics()
@@ -244,7 +248,7 @@ def evaluate(model: str, folder: Path, split: str | None = "val", out_dir: Path 
     val = YOLO(str(card_path.parent / card.weights)).val(
         data=str(data_yaml), split=split or "val", imgsz=card.imgsz, batch=8, plots=False, device="cpu",
         verbose=False, workers=0, project=str(out_dir.resolve()), name="ultralytics", exist_ok=True)
-    detector = load_detector(str(card_path), backend=backend)
+    detector = load_detector(str(card_path), backend=backend, confidence=confidence)
     n = len(card.classes)
     confusion = np.zeros((n + 1, n + 1), dtype=int)
     images = find_images(folder, split)
@@ -260,6 +264,7 @@ def evaluate(model: str, folder: Path, split: str | None = "val", out_dir: Path 
             "instances": int(true_total),
             "precision": round(float(confusion[i, i] / pred_total), 4) if pred_total else None,
             "recall": round(float(confusion[i, i] / true_total), 4) if true_total else None,
+            "f1": round(float(2 * confusion[i, i] / (true_total + pred_total)), 4),
             "ap50": round(float(val.box.ap50[list(val.box.ap_class_index).index(i)]), 4) if i in val.box.ap_class_index else None,
         }
     metrics = {
@@ -268,6 +273,8 @@ def evaluate(model: str, folder: Path, split: str | None = "val", out_dir: Path 
         "mAP50-95": round(float(val.box.map), 4),
         "confidence": detector.confidence,
         **({"class_confidence": detector.class_confidence} if detector.class_confidence else {}),
+        "mean_f1": round(float(np.mean([row["f1"] for row in per_class.values() if row["instances"]])), 4)
+        if any(row["instances"] for row in per_class.values()) else None,
         "per_class": per_class,
     }
     out_dir.mkdir(parents=True, exist_ok=True)
