@@ -302,13 +302,13 @@ def evaluate_command(
     folder: Annotated[Path, typer.Argument(help="YOLO-format labelled folder (images/, labels/, optional data.yaml).")],
     model: Annotated[str, typer.Option(help="Registry model name, card or weights path.")] = "desk-yolov8n-synth",
     split: Annotated[str, typer.Option(help="Split under images/ (val, test, ...); '' for none.")] = "val",
-    out: Annotated[Path, typer.Option("--out", "-o", help="Where metrics.json and confusion_matrix.png go.")] = Path("out/evaluate"),
+    out: Annotated[Path, typer.Option("--out", "-o", help="Where metrics.json, confusion_matrix.png and recall_by_size.png go.")] = Path("out/evaluate"),
     backend: Annotated[str, typer.Option(help="auto, torch or onnx.")] = "auto",
     record: Annotated[bool, typer.Option(help="Write the metrics into the model's card.")] = False,
     confidence: Annotated[Optional[float], typer.Option(help="One threshold for every class instead of the card's own "
                                                              "(to compare; not with --record).", min=0.0, max=1.0)] = None,
 ) -> None:
-    """mAP50, mAP50-95, per-class precision/recall/F1 at the model's confidence, confusion-matrix picture."""
+    """mAP50, mAP50-95, per-class precision/recall/F1 at the model's confidence, recall by item size, pictures."""
     from models.training import evaluate
 
     if not folder.is_dir():
@@ -325,7 +325,14 @@ def evaluate_command(
         p = "n/a" if row["precision"] is None else f"{row['precision']:.3f}"
         r = "n/a" if row["recall"] is None else f"{row['recall']:.3f}"
         console.print(f"  {name:16} n={row['instances']:5}  P {p}  R {r}  F1 {row['f1']:.3f}  AP50 {row['ap50']}")
-    console.print(f"metrics and confusion matrix in {out}/")
+    by_size = metrics["recall_by_size"]
+    if by_size:
+        bins = list(next(iter(by_size.values())))
+        console.print(f"{'recall by box long side':24}" + "  ".join(f"{b:>13}" for b in bins))
+        for name, rows in by_size.items():
+            cells = ("-" if row["recall"] is None else f"{row['recall']:.2f} ({row['instances']})" for row in rows.values())
+            console.print(f"  {name:22}" + "  ".join(f"{cell:>13}" for cell in cells))
+    console.print(f"metrics, confusion matrix and recall by size in {out}/")
 
 
 def _thresholds_text(class_confidence: dict[str, float]) -> str:

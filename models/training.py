@@ -194,24 +194,68 @@ def _iou(box: np.ndarray, boxes: np.ndarray) -> np.ndarray:
     return inter / np.maximum(area + areas - inter, 1e-9)
 
 
-def match_image(pred_boxes, pred_classes, true_boxes, true_classes, n_classes: int, iou_threshold: float = 0.5):
-    """Greedy matching by score order (predictions already sorted). Returns the confusion increment
-    (n+1)x(n+1): rows predicted class (last = background / missed), columns true class (last = none)."""
-    confusion = np.zeros((n_classes + 1, n_classes + 1), dtype=int)
+def _greedy_match(pred_boxes, true_boxes, iou_threshold: float) -> np.ndarray:
+    """For each prediction (most confident first) the index of the true box it takes, or -1."""
+    taken = np.full(len(pred_boxes), -1, dtype=int)
     used = np.zeros(len(true_boxes), dtype=bool)
-    for box, cls in zip(pred_boxes, pred_classes):
+    for k, box in enumerate(pred_boxes):
         if len(true_boxes):
             ious = _iou(box, true_boxes)
             ious[used] = 0
             best = int(ious.argmax())
             if ious[best] >= iou_threshold:
                 used[best] = True
-                confusion[cls, true_classes[best]] += 1
-                continue
-        confusion[cls, n_classes] += 1  # false positive
-    for true_cls in true_classes[~used]:
-        confusion[n_classes, true_cls] += 1  # missed
+                taken[k] = best
+    return taken
+
+
+def match_image(pred_boxes, pred_classes, true_boxes, true_classes, n_classes: int, iou_threshold: float = 0.5):
+    """Greedy matching by score order (predictions already sorted). Returns the confusion increment
+    (n+1)x(n+1): rows predicted class (last = background / missed), columns true class (last = none)."""
+    confusion = np.zeros((n_classes + 1, n_classes + 1), dtype=int)
+    taken = _greedy_match(pred_boxes, true_boxes, iou_threshold)
+    for cls, true_index in zip(pred_classes, taken):
+        confusion[cls, n_classes if true_index < 0 else true_classes[true_index]] += 1  # -1: false positive
+    missed = np.ones(len(true_boxes), dtype=bool)
+    missed[taken[taken >= 0]] = False
+    for true_cls in np.asarray(true_classes)[missed]:
+        confusion[n_classes, true_cls] += 1
     return confusion
+
+
+def found_true(pred_boxes, pred_classes, true_boxes, true_classes, iou_threshold: float = 0.5) -> np.ndarray:
+    """Per true box: taken by a prediction of its own class (the same greedy matching as match_image)."""
+    found = np.zeros(len(true_boxes), dtype=bool)
+    taken = _greedy_match(pred_boxes, true_boxes, iou_threshold)
+    for cls, true_index in zip(pred_classes, taken):
+        if true_index >= 0 and cls == true_classes[true_index]:
+            found[true_index] = True
+    return found
+
+
+# Box long side in image pixels; the last bin is open. A CCTV frame gives a pen 5-60 px, so this is
+# what tells a user how close a camera must be for the model to find an item.
+SIZE_BINS_PX = (0, 12, 24, 48)
+
+
+def _size_bin_names(edges=SIZE_BINS_PX) -> list[str]:
+    return [f"{low}-{high} px" for low, high in zip(edges, edges[1:])] + [f">={edges[-1]} px"]
+
+
+def recall_by_size(found: np.ndarray, long_sides: np.ndarray, classes: np.ndarray, names: list[str],
+                   edges=SIZE_BINS_PX) -> dict:
+    """Per class and box-size bin: {"instances", "recall"} (recall None for an empty bin)."""
+    bins = np.digitize(long_sides, edges[1:])  # 0 .. len(edges) - 1
+    table = {}
+    for i, name in enumerate(names):
+        rows = {}
+        for b, bin_name in enumerate(_size_bin_names(edges)):
+            here = (classes == i) & (bins == b)
+            count = int(here.sum())
+            rows[bin_name] = {"instances": count, "recall": round(float(found[here].mean()), 4) if count else None}
+        if any(row["instances"] for row in rows.values()):
+            table[name] = rows
+    return table
 
 
 def detected_and_true(detector, class_ids: list[str], images: list[Path]):
@@ -252,8 +296,12 @@ def evaluate(model: str, folder: Path, split: str | None = "val", out_dir: Path 
     n = len(card.classes)
     confusion = np.zeros((n + 1, n + 1), dtype=int)
     images = find_images(folder, split)
+    found, long_sides, true_classes = [], [], []
     for boxes, classes, _, truth in detected_and_true(detector, card.item_ids, images):
         confusion += match_image(boxes, classes, truth.boxes, truth.classes, n)
+        found.append(found_true(boxes, classes, truth.boxes, truth.classes))
+        long_sides.append(np.maximum(truth.boxes[:, 2] - truth.boxes[:, 0], truth.boxes[:, 3] - truth.boxes[:, 1]))
+        true_classes.append(truth.classes)
     per_class = {}
     for i, name in enumerate(card.classes):
         true_total = confusion[:, i].sum()
@@ -276,10 +324,13 @@ def evaluate(model: str, folder: Path, split: str | None = "val", out_dir: Path 
         "mean_f1": round(float(np.mean([row["f1"] for row in per_class.values() if row["instances"]])), 4)
         if any(row["instances"] for row in per_class.values()) else None,
         "per_class": per_class,
+        "recall_by_size": recall_by_size(*(np.concatenate(parts) if parts else np.zeros(0)
+                                           for parts in (found, long_sides, true_classes)), card.classes),
     }
     out_dir.mkdir(parents=True, exist_ok=True)
     (out_dir / "metrics.json").write_text(json.dumps(metrics, indent=2))
     plot_confusion(confusion, card.classes, out_dir / "confusion_matrix.png")
+    plot_recall_by_size(metrics["recall_by_size"], out_dir / "recall_by_size.png")
     if record:  # the card keeps the figures of the set it was judged on
         write_card(card.model_copy(update={"metrics": {**metrics, "dataset": str(folder), "split": split}}), card_path)
     return metrics
@@ -373,6 +424,38 @@ def plot_confusion(confusion: np.ndarray, names: list[str], path: Path) -> Path:
         if count:
             ax.text(col, row, str(count), ha="center", va="center", fontsize=6,
                     color="white" if normalised[row, col] > 0.5 else "black")
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
+    return path
+
+
+def plot_recall_by_size(table: dict, path: Path) -> Path:
+    """Classes x box-size bins, each cell the recall and its count (blank: no items that size)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    names, bins = list(table), _size_bin_names()
+    recall = np.full((len(names), len(bins)), np.nan)
+    for r, name in enumerate(names):
+        for c, bin_name in enumerate(bins):
+            if table[name][bin_name]["recall"] is not None:
+                recall[r, c] = table[name][bin_name]["recall"]
+    fig, ax = plt.subplots(figsize=(6, 0.4 * len(names) + 1.6), dpi=110)
+    ax.imshow(np.ma.masked_invalid(recall), cmap="RdYlGn", vmin=0, vmax=1, aspect="auto")
+    ax.set_xticks(range(len(bins)), bins, fontsize=8)
+    ax.set_yticks(range(len(names)), names, fontsize=8)
+    ax.set_xlabel("box long side in the image")
+    ax.set_title("Recall by item size (count in brackets)", fontsize=10)
+    for r, name in enumerate(names):
+        for c, bin_name in enumerate(bins):
+            cell = table[name][bin_name]
+            if cell["instances"]:
+                dark = cell["recall"] < 0.15 or cell["recall"] > 0.85  # the colour map's dark ends
+                ax.text(c, r, f"{cell['recall']:.2f} ({cell['instances']})", ha="center", va="center", fontsize=7,
+                        color="white" if dark else "black")
     fig.tight_layout()
     fig.savefig(path)
     plt.close(fig)

@@ -1,6 +1,6 @@
 """evaluate on a rendered labelled folder with the bundled model: the card's own thresholds or one
-given for every class, per-class F1 consistent with precision and recall, and no --record of
-metrics measured at a threshold the card does not use."""
+given for every class, per-class F1 consistent with precision and recall, recall by size adding up
+to each class's recall, and no --record of metrics measured at a threshold the card does not use."""
 
 from __future__ import annotations
 
@@ -33,7 +33,13 @@ def test_the_cards_thresholds_or_one_given_for_every_class(rendered, tmp_path):
             if row["precision"]:
                 p, r = row["precision"], row["recall"]
                 assert row["f1"] == pytest.approx(2 * p * r / (p + r) if p + r else 0.0, abs=2e-4)
+        for name, bins in metrics["recall_by_size"].items():  # the size bins split the class's own recall
+            row = metrics["per_class"][name]
+            assert sum(cell["instances"] for cell in bins.values()) == row["instances"]
+            hits = sum(round(cell["instances"] * cell["recall"]) for cell in bins.values() if cell["instances"])
+            assert hits == round(row["instances"] * row["recall"])
     assert (tmp_path / "single" / "confusion_matrix.png").is_file()
+    assert (tmp_path / "single" / "recall_by_size.png").is_file()
 
 
 def test_recording_metrics_at_a_given_confidence_is_refused(rendered, tmp_path):
