@@ -209,28 +209,33 @@ def _greedy_match(pred_boxes, true_boxes, iou_threshold: float) -> np.ndarray:
     return taken
 
 
+def _confusion_from(taken: np.ndarray, pred_classes, true_classes, n_classes: int) -> np.ndarray:
+    confusion = np.zeros((n_classes + 1, n_classes + 1), dtype=int)
+    true_classes = np.asarray(true_classes, dtype=int)
+    for cls, true_index in zip(pred_classes, taken):
+        confusion[cls, n_classes if true_index < 0 else true_classes[true_index]] += 1  # -1: false positive
+    missed = np.ones(len(true_classes), dtype=bool)
+    missed[taken[taken >= 0]] = False
+    np.add.at(confusion[n_classes], true_classes[missed], 1)
+    return confusion
+
+
+def _found_from(taken: np.ndarray, pred_classes, true_classes) -> np.ndarray:
+    found = np.zeros(len(true_classes), dtype=bool)
+    hit = taken >= 0  # each true box is taken at most once
+    found[taken[hit]] = np.asarray(pred_classes)[hit] == np.asarray(true_classes)[taken[hit]]
+    return found
+
+
 def match_image(pred_boxes, pred_classes, true_boxes, true_classes, n_classes: int, iou_threshold: float = 0.5):
     """Greedy matching by score order (predictions already sorted). Returns the confusion increment
     (n+1)x(n+1): rows predicted class (last = background / missed), columns true class (last = none)."""
-    confusion = np.zeros((n_classes + 1, n_classes + 1), dtype=int)
-    taken = _greedy_match(pred_boxes, true_boxes, iou_threshold)
-    for cls, true_index in zip(pred_classes, taken):
-        confusion[cls, n_classes if true_index < 0 else true_classes[true_index]] += 1  # -1: false positive
-    missed = np.ones(len(true_boxes), dtype=bool)
-    missed[taken[taken >= 0]] = False
-    for true_cls in np.asarray(true_classes)[missed]:
-        confusion[n_classes, true_cls] += 1
-    return confusion
+    return _confusion_from(_greedy_match(pred_boxes, true_boxes, iou_threshold), pred_classes, true_classes, n_classes)
 
 
 def found_true(pred_boxes, pred_classes, true_boxes, true_classes, iou_threshold: float = 0.5) -> np.ndarray:
     """Per true box: taken by a prediction of its own class (the same greedy matching as match_image)."""
-    found = np.zeros(len(true_boxes), dtype=bool)
-    taken = _greedy_match(pred_boxes, true_boxes, iou_threshold)
-    for cls, true_index in zip(pred_classes, taken):
-        if true_index >= 0 and cls == true_classes[true_index]:
-            found[true_index] = True
-    return found
+    return _found_from(_greedy_match(pred_boxes, true_boxes, iou_threshold), pred_classes, true_classes)
 
 
 # Box long side in image pixels; the last bin is open. Most held-out cups, pens and phones in a
@@ -296,12 +301,15 @@ def evaluate(model: str, folder: Path, split: str | None = "val", out_dir: Path 
     n = len(card.classes)
     confusion = np.zeros((n + 1, n + 1), dtype=int)
     images = find_images(folder, split)
-    found, long_sides, true_classes = [], [], []
+    found, true_boxes, true_classes = [], [], []
     for boxes, classes, _, truth in detected_and_true(detector, card.item_ids, images):
-        confusion += match_image(boxes, classes, truth.boxes, truth.classes, n)
-        found.append(found_true(boxes, classes, truth.boxes, truth.classes))
-        long_sides.append(np.maximum(truth.boxes[:, 2] - truth.boxes[:, 0], truth.boxes[:, 3] - truth.boxes[:, 1]))
+        taken = _greedy_match(boxes, truth.boxes, 0.5)  # one matching for the confusion and the found flags
+        confusion += _confusion_from(taken, classes, truth.classes, n)
+        found.append(_found_from(taken, classes, truth.classes))
+        true_boxes.append(truth.boxes)
         true_classes.append(truth.classes)
+    true_boxes = np.concatenate(true_boxes)  # find_images never returns an empty list
+    long_sides = np.maximum(true_boxes[:, 2] - true_boxes[:, 0], true_boxes[:, 3] - true_boxes[:, 1])
     per_class = {}
     for i, name in enumerate(card.classes):
         true_total = confusion[:, i].sum()
@@ -324,8 +332,7 @@ def evaluate(model: str, folder: Path, split: str | None = "val", out_dir: Path 
         "mean_f1": round(float(np.mean([row["f1"] for row in per_class.values() if row["instances"]])), 4)
         if any(row["instances"] for row in per_class.values()) else None,
         "per_class": per_class,
-        "recall_by_size": recall_by_size(*(np.concatenate(parts) if parts else np.zeros(0)
-                                           for parts in (found, long_sides, true_classes)), card.classes),
+        "recall_by_size": recall_by_size(np.concatenate(found), long_sides, np.concatenate(true_classes), card.classes),
     }
     out_dir.mkdir(parents=True, exist_ok=True)
     (out_dir / "metrics.json").write_text(json.dumps(metrics, indent=2))
@@ -438,24 +445,19 @@ def plot_recall_by_size(table: dict, path: Path) -> Path:
     import matplotlib.pyplot as plt
 
     names, bins = list(table), _size_bin_names()
-    recall = np.full((len(names), len(bins)), np.nan)
-    for r, name in enumerate(names):
-        for c, bin_name in enumerate(bins):
-            if table[name][bin_name]["recall"] is not None:
-                recall[r, c] = table[name][bin_name]["recall"]
+    recall = np.array([[np.nan if table[name][b]["recall"] is None else table[name][b]["recall"] for b in bins]
+                       for name in names])
     fig, ax = plt.subplots(figsize=(6, 0.4 * len(names) + 1.6), dpi=110)
     ax.imshow(np.ma.masked_invalid(recall), cmap="RdYlGn", vmin=0, vmax=1, aspect="auto")
     ax.set_xticks(range(len(bins)), bins, fontsize=8)
     ax.set_yticks(range(len(names)), names, fontsize=8)
     ax.set_xlabel("box long side in the image")
     ax.set_title("Recall by item size (count in brackets)", fontsize=10)
-    for r, name in enumerate(names):
-        for c, bin_name in enumerate(bins):
-            cell = table[name][bin_name]
-            if cell["instances"]:
-                dark = cell["recall"] < 0.15 or cell["recall"] > 0.85  # the colour map's dark ends
-                ax.text(c, r, f"{cell['recall']:.2f} ({cell['instances']})", ha="center", va="center", fontsize=7,
-                        color="white" if dark else "black")
+    for (r, c), value in np.ndenumerate(recall):
+        if not np.isnan(value):
+            dark = value < 0.15 or value > 0.85  # the colour map's dark ends
+            ax.text(c, r, f"{value:.2f} ({table[names[r]][bins[c]]['instances']})", ha="center", va="center",
+                    fontsize=7, color="white" if dark else "black")
     fig.tight_layout()
     fig.savefig(path)
     plt.close(fig)
