@@ -347,6 +347,9 @@ def tune_confidence_command(
     record: Annotated[bool, typer.Option(help="Write the chosen confidence into the model's card.")] = False,
     per_class: Annotated[bool, typer.Option(help="Also give each class (with 20+ items) the threshold of its own best F1, "
                                                  "kept only if together they beat the single one.")] = False,
+    min_recall: Annotated[Optional[float], typer.Option(min=0.01, max=1.0, help=(
+        "Per class, lower a threshold whose recall is under this to the strictest one that reaches it "
+        "(implies --per-class; kept whatever it costs in F1)."))] = None,
 ) -> None:
     """Choose the model's default confidence: the one with the best mean per-class F1 on a validation set."""
     from models.training import tune_confidence
@@ -354,7 +357,8 @@ def tune_confidence_command(
     if not folder.is_dir():
         raise fail(f"{folder}: not a folder")
     try:
-        result = tune_confidence(model, folder, split or None, record=record, per_class=per_class)
+        result = tune_confidence(model, folder, split or None, record=record, per_class=per_class,
+                                 min_recall=min_recall)
     except InspectorError as error:
         raise fail(error)
     for row in result["sweep"]:
@@ -367,8 +371,9 @@ def tune_confidence_command(
     if result["combined"] is not None:
         combined = result["combined"]
         own = _thresholds_text(result["class_confidence"])
-        console.print(f"per class: {own or 'none kept'} (together: mean F1 {combined['mean_f1']:.3f}, "
-                      f"min recall {combined['min_recall']:.3f})")
+        floor = f", recall floor {result['min_recall']:.2f}" if result["min_recall"] is not None else ""
+        console.print(f"per class{floor}: {own or 'none kept'} (together: mean F1 {combined['mean_f1']:.3f}, "
+                      f"mean recall {combined['mean_recall']:.3f}, min recall {combined['min_recall']:.3f})")
     console.print("written to the card" if record else "use --record to keep it")
 
 

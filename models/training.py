@@ -366,6 +366,7 @@ def _summary(f1: np.ndarray, recall: np.ndarray, true_totals: np.ndarray) -> dic
 
 def tune_confidence(model: str, folder: Path, split: str | None = "val", registry: Path = REGISTRY_DIR,
                     backend: str = "auto", record: bool = False, per_class: bool = False,
+                    min_recall: float | None = None,
                     thresholds: np.ndarray = np.round(np.arange(0.05, 0.80, 0.025), 3)) -> dict:
     """The default confidence that maximises the mean per-class F1 (IoU 0.5) on a labelled folder,
     through the product's detector path. Choose it on a validation split, never on the held-out set
@@ -373,7 +374,15 @@ def tune_confidence(model: str, folder: Path, split: str | None = "val", registr
 
     `per_class` then gives each class with enough items the threshold that maximises its own F1 in
     the same sweep (a small round cup scores lower than a monitor, so one threshold drops cups the
-    model did find), and keeps them only if all of them together beat the single threshold."""
+    model did find), and keeps them only if all of them together beat the single threshold.
+
+    `min_recall` (implies `per_class`) lowers a class's threshold, where its best-F1 one finds fewer
+    than that share of its items, to the strictest one that still finds them (the lowest swept if
+    none does): an operating point for users who would rather check a false item than miss a real
+    one. Those thresholds are kept whatever they cost in F1; the result says what they cost."""
+    if min_recall is not None and not 0.0 < min_recall <= 1.0:
+        raise ValueError(f"min_recall must be in (0, 1], got {min_recall}")
+    per_class = per_class or min_recall is not None
     from models.registry import load_detector
 
     card_path = resolve_card(model, registry)
@@ -384,32 +393,39 @@ def tune_confidence(model: str, folder: Path, split: str | None = "val", registr
     per_image = list(detected_and_true(detector, ids, find_images(folder, split)))
     true_totals = np.bincount(np.concatenate([truth.classes for *_, truth in per_image] or [[]]).astype(int),
                               minlength=n)
-    rows, f1_by_threshold = [], []
+    rows, f1_by_threshold, recall_by_threshold = [], [], []
     for threshold in thresholds:
         f1, recall = _scores_at(per_image, n, np.full(n, threshold))
         f1_by_threshold.append(f1)
+        recall_by_threshold.append(recall)
         rows.append({"confidence": float(threshold), **_summary(f1, recall, true_totals)})
     best = max(rows, key=lambda row: (row["mean_f1"], row["confidence"]))  # on a tie, the stricter threshold
     class_confidence: dict[str, float] = {}
     combined = None
     if per_class:
         f1_by_threshold = np.array(f1_by_threshold)  # (thresholds, classes)
+        recall_by_threshold = np.array(recall_by_threshold)
         for i, item_id in enumerate(ids):
             if true_totals[i] < _PER_CLASS_MIN_INSTANCES:
                 continue
             # the last maximum along the sweep: on a tie, the stricter threshold
-            own = float(thresholds[len(thresholds) - 1 - int(np.argmax(f1_by_threshold[::-1, i]))])
+            own_index = len(thresholds) - 1 - int(np.argmax(f1_by_threshold[::-1, i]))
+            if min_recall is not None and recall_by_threshold[own_index, i] < min_recall:
+                reaching = np.nonzero(recall_by_threshold[:own_index + 1, i] >= min_recall)[0]
+                own_index = int(reaching.max()) if reaching.size else 0
+            own = float(thresholds[own_index])
             if own != best["confidence"]:
                 class_confidence[item_id] = own
         vector = np.array([class_confidence.get(item_id, best["confidence"]) for item_id in ids])
         combined = _summary(*_scores_at(per_image, n, vector), true_totals)
-        if combined["mean_f1"] <= best["mean_f1"]:  # classes interact through matching: check the whole
+        # classes interact through matching: check the whole (a recall floor is kept whatever it costs)
+        if min_recall is None and combined["mean_f1"] <= best["mean_f1"]:
             class_confidence = {}
     if record:
         write_card(card.model_copy(update={"confidence": best["confidence"], "class_confidence": class_confidence}),
                    card_path)
     return {"chosen": best, "previous": card.confidence, "images": len(per_image), "sweep": rows,
-            "class_confidence": class_confidence, "combined": combined}
+            "class_confidence": class_confidence, "combined": combined, "min_recall": min_recall}
 
 
 def plot_confusion(confusion: np.ndarray, names: list[str], path: Path) -> Path:

@@ -107,6 +107,8 @@ def test_model_commands_reject_a_missing_folder_or_model_with_exit_2(tmp_path):
     (tmp_path / "images").mkdir()
     result = _run("tune-confidence", tmp_path, "--model", "no-such-model")
     assert result.exit_code == 2 and "no-such-model" in result.output, result.output
+    result = _run("tune-confidence", tmp_path, "--min-recall", "1.5")
+    assert result.exit_code == 2 and "--min-recall" in result.output, result.output
 
 
 def test_models_lists_the_bundled_model_and_shows_its_card():

@@ -105,3 +105,32 @@ def test_per_class_thresholds_are_dropped_when_together_they_do_not_beat_one(tmp
     # the cup's F1 is 0 at every threshold (its strictest, 0.775, differs from 0.675), but together
     # the thresholds score no better than 0.675 alone, so none is kept
     assert result["combined"]["mean_f1"] == 0.5 and result["class_confidence"] == {}
+
+
+def test_a_recall_floor_lowers_a_class_to_the_strictest_threshold_that_finds_enough(tmp_path, monkeypatch):
+    # per image: two cups (A at 10-30, B at 60-80 across the top), a monitor, a telephone
+    folder = _repeated(tmp_path / "data", "0 0.2 0.2 0.2 0.2\n0 0.7 0.2 0.2 0.2\n1 0.65 0.65 0.3 0.3\n"
+                                          "2 0.2 0.7 0.2 0.2\n")
+    card_path = build_tiny_model(tmp_path / "registry" / "tiny")
+    scripted = _Scripted((
+        Detection("cup", 0.6, (10.0, 10.0, 30.0, 30.0)),  # cup A, sure
+        Detection("cup", 0.4, (40.0, 40.0, 45.0, 45.0)),  # nothing there
+        Detection("cup", 0.4, (85.0, 85.0, 95.0, 95.0)),  # nothing there
+        Detection("cup", 0.2, (60.0, 10.0, 80.0, 30.0)),  # cup B, unsure
+        Detection("monitor", 0.7, (50.0, 50.0, 80.0, 80.0)),  # right
+    ))  # the telephone is never found
+    monkeypatch.setattr(registry, "load_detector", lambda *args, **kwargs: scripted)
+    # cups: F1 2/3 under 0.2 (2 right, 2 false) and 2/3 from 0.4 to 0.6 (1 right, recall 1/2)
+    plain = tune_confidence(str(card_path), folder, "val", per_class=True)
+    assert plain["chosen"]["confidence"] == 0.575 and plain["class_confidence"] == {}
+    floored = tune_confidence(str(card_path), folder, "val", min_recall=0.8, record=True)
+    # cups: the strictest threshold under 0.2 finds both; the telephone reaches 0.8 nowhere: the lowest
+    assert floored["class_confidence"] == {"cup": 0.175, "monitor": 0.675, "telephone": 0.05}
+    assert floored["combined"]["mean_f1"] == pytest.approx((2 / 3 + 1 + 0) / 3, abs=1e-4)
+    assert floored["combined"]["mean_recall"] == pytest.approx((1 + 1 + 0) / 3, abs=1e-4)
+    assert yaml.safe_load(card_path.read_text())["class_confidence"]["cup"] == 0.175
+
+
+def test_a_recall_floor_outside_zero_to_one_is_refused(tmp_path):
+    with pytest.raises(ValueError, match="min_recall"):
+        tune_confidence("any", tmp_path, "val", min_recall=1.5)
