@@ -380,15 +380,19 @@ def tune_confidence_command(
 @app.command("export")
 def export_command(
     model: Annotated[str, typer.Argument(help="Registry model name or card path.")] = "desk-yolov8n-synth",
+    imgsz: Annotated[Optional[int], typer.Option(help="Run the model at this long side from now on (both backends; "
+                                                      "aspect kept, a multiple of 32): larger finds smaller items, slower.")] = None,
 ) -> None:
     """Export a registry model to ONNX (written beside its weights and recorded in its card)."""
+    from models.registry import read_card, resolve_card
     from models.training import export_onnx
 
     try:
-        path = export_onnx(model)
+        path = export_onnx(model, imgsz=imgsz)
+        height, width = read_card(resolve_card(model)).network_input
     except InspectorError as error:
         raise fail(error)
-    console.print(f"exported {path}")
+    console.print(f"exported {path} ({width}x{height} input)")
 
 
 if __name__ == "__main__":

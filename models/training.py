@@ -481,14 +481,33 @@ def plot_recall_by_size(table: dict, path: Path) -> Path:
 
 
 # -- export -------------------------------------------------------------------------------------
-def export_onnx(model: str, registry: Path = REGISTRY_DIR, opset: int = 17) -> Path:
-    """Export the card's PyTorch weights to ONNX next to them and record it in the card."""
+def scaled_input_hw(input_hw: tuple[int, int], imgsz: int, stride: int = 32) -> tuple[int, int]:
+    """The (height, width) input of the same aspect with long side `imgsz`, rounded up to the stride."""
+    height, width = input_hw
+    scale = imgsz / max(height, width)
+    return (math.ceil(height * scale / stride) * stride, math.ceil(width * scale / stride) * stride)
+
+
+def export_onnx(model: str, registry: Path = REGISTRY_DIR, opset: int = 17, imgsz: int | None = None) -> Path:
+    """Export the card's PyTorch weights to ONNX next to them and record it in the card.
+
+    `imgsz` changes the size the model runs at (both backends: the card's imgsz and input_hw, the
+    aspect kept) before exporting: a detector trained at 640 finds more small items when the frame
+    is given to it larger, for more time per frame. Choose it on a validation split; the card's
+    metrics are cleared, as they were measured at the old size."""
     import torch
 
     from ultralytics import YOLO
 
     card_path = resolve_card(model, registry)
     card = read_card(card_path)
+    if imgsz is not None and imgsz != card.imgsz:
+        if imgsz < 32 or imgsz % 32:
+            raise ModelError(f"imgsz must be a multiple of the network stride 32, got {imgsz}", str(card_path))
+        input_hw = scaled_input_hw(card.input_hw, imgsz) if card.input_hw else None
+        # the card's metrics were measured at the old size: they no longer describe it (re-run evaluate,
+        # and tune-confidence: scores change with the size too)
+        card = card.model_copy(update={"imgsz": imgsz, "input_hw": input_hw, "metrics": {}})
     network = YOLO(str(card_path.parent / card.weights)).model.float().eval()
     for module in network.modules():  # export-friendly head: one (1, 4 + nc, anchors) output
         if hasattr(module, "export"):

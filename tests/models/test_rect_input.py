@@ -65,3 +65,32 @@ def test_torch_and_onnx_agree_on_a_rect_input(tiny_model, tmp_path):
     assert out_torch.shape == out_onnx.shape == (1, 4 + 14, 315)
     assert np.allclose(out_torch, out_onnx, atol=1e-3)
     assert len(torch_detector.detect(image)) > 0 and len(onnx_detector.detect(image)) > 0
+
+
+def test_an_input_scaled_to_a_new_long_side_keeps_the_aspect_rounded_up_to_the_stride():
+    from models.training import scaled_input_hw
+
+    assert scaled_input_hw((384, 640), 800) == (480, 800)
+    assert scaled_input_hw((384, 640), 960) == (576, 960)
+    assert scaled_input_hw((96, 160), 224) == (160, 224)  # 134.4 rounded up
+    assert scaled_input_hw((640, 480), 320) == (320, 256)  # a portrait input keeps its long side
+
+
+def test_export_at_a_new_size_runs_both_backends_there_and_clears_the_old_metrics(tiny_model, tmp_path):
+    folder = tmp_path / "tiny-rect"
+    shutil.copytree(tiny_model.parent, folder)
+    card_path = folder / "card.yaml"
+    write_card(read_card(card_path).model_copy(update={"input_hw": (96, 160), "metrics": {"mAP50": 0.5}}), card_path)
+    export_onnx(str(card_path), imgsz=224)
+    card = read_card(card_path)
+    assert (card.imgsz, card.input_hw, card.metrics) == (224, (160, 224), {})
+    import onnxruntime as ort
+
+    session = ort.InferenceSession(str(folder / "weights.onnx"), providers=["CPUExecutionProvider"])
+    assert session.get_inputs()[0].shape == [1, 3, 160, 224]
+    assert load_detector(str(card_path), backend="torch").imgsz == (160, 224)
+    from inspector.errors import ModelError
+
+    with pytest.raises(ModelError, match="multiple of the network stride"):
+        export_onnx(str(card_path), imgsz=300)
+    assert read_card(card_path).imgsz == 224  # a refused size leaves the card as it was
