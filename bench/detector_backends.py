@@ -1,19 +1,23 @@
 """Detector backends side by side: do PyTorch and ONNX Runtime give the same detections, and how
 fast is each on this CPU? Also: how fast is the synthetic training-data generator?
 
-    python bench/detector_backends.py [--model desk-yolov8n-synth] [--images 40] [--repeat 3]
+    python bench/detector_backends.py [--model desk-yolov8n-synth] [--images 40] [--repeat 3] [--compare-imgsz 640]
 
 Images are rendered synthetic desks at 1280x720 (a fixed seed, not the training seeds). Boxes are
 matched per class by IoU; the check is IoU >= 0.99 for every matched pair. Times are per image,
 end to end through `detect()` (letterbox, network, decode, NMS), medians over all runs; the two
-backends alternate image by image so that machine noise hits both alike.
+backends alternate image by image so that machine noise hits both alike. `--compare-imgsz N` also
+times ONNX Runtime with the same weights exported at long side N (in a temporary copy of the model),
+in the same alternation: what the card's own input size costs against N.
 """
 
 from __future__ import annotations
 
 import argparse
+import shutil
 import statistics
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -21,10 +25,10 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from models.registry import load_detector  # noqa: E402
+from models.registry import load_detector, resolve_card  # noqa: E402
 from models.synth.render import render  # noqa: E402
 from models.synth.scene import sample_scene  # noqa: E402
-from models.training import _iou  # noqa: E402
+from models.training import _iou, export_onnx  # noqa: E402
 
 
 def rendered_images(count: int, seed: int) -> tuple[list[np.ndarray], float]:
@@ -58,6 +62,8 @@ def main() -> int:
     parser.add_argument("--images", type=int, default=40)
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--seed", type=int, default=424242)
+    parser.add_argument("--compare-imgsz", type=int, default=None,
+                        help="also time ONNX Runtime with the weights exported at this long side")
     args = parser.parse_args()
 
     images, render_rate = rendered_images(args.images, args.seed)
@@ -65,9 +71,15 @@ def main() -> int:
     onnx_detector = load_detector(args.model, backend="onnx")
     print(f"model {torch_detector.ref.name} v{torch_detector.ref.version}, imgsz {torch_detector.imgsz}, "
           f"confidence {torch_detector.confidence}, {len(images)} images 1280x720")
-    for detector in (torch_detector, onnx_detector):  # warm-up: first calls allocate
+    detectors = {"torch": torch_detector, "onnx": onnx_detector}
+    if args.compare_imgsz:
+        copy = Path(tempfile.mkdtemp()) / "model"
+        shutil.copytree(resolve_card(args.model).parent, copy)
+        export_onnx(str(copy / "card.yaml"), imgsz=args.compare_imgsz)
+        detectors["onnx_other"] = load_detector(str(copy / "card.yaml"), backend="onnx")
+    for detector in detectors.values():  # warm-up: first calls allocate
         detector.detect(images[0])
-    times = {"torch": [], "onnx": []}
+    times = {name: [] for name in detectors}
     all_ious, unmatched, total = [], 0, 0
     for _ in range(args.repeat):
         for image in images:
@@ -77,6 +89,10 @@ def main() -> int:
             started = time.perf_counter()
             onnx_out = onnx_detector.detect(image)
             times["onnx"].append(time.perf_counter() - started)
+            if "onnx_other" in detectors:
+                started = time.perf_counter()
+                detectors["onnx_other"].detect(image)
+                times["onnx_other"].append(time.perf_counter() - started)
             ious, missing = match(torch_out, onnx_out)
             all_ious += ious
             unmatched += missing
@@ -85,6 +101,10 @@ def main() -> int:
     for name in ("torch", "onnx"):
         print(f"  {name:5}: median {median[name] * 1000:7.1f} ms/image = {1 / median[name]:6.1f} images/s")
     print(f"  ONNX Runtime / PyTorch speed ratio: {median['torch'] / median['onnx']:.2f}x")
+    if "onnx_other" in detectors:
+        other = detectors["onnx_other"]
+        print(f"  onnx at {other.imgsz}: median {median['onnx_other'] * 1000:7.1f} ms/image; the card's "
+              f"{onnx_detector.imgsz} input costs {median['onnx'] / median['onnx_other']:.2f}x that")
     worst = min(all_ious) if all_ious else float("nan")
     print(f"  agreement: {len(all_ious)} matched boxes, min IoU {worst:.4f}, "
           f"{unmatched} unmatched of {total} ({'OK' if all_ious and worst >= 0.99 and unmatched == 0 else 'CHECK'})")
