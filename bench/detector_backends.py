@@ -5,8 +5,8 @@ fast is each on this CPU? Also: how fast is the synthetic training-data generato
 
 Images are rendered synthetic desks at 1280x720 (a fixed seed, not the training seeds). Boxes are
 matched per class by IoU; the check is IoU >= 0.99 for every matched pair. Times are per image,
-end to end through `detect()` (letterbox, network, decode, NMS), medians over all runs; the two
-backends alternate image by image so that machine noise hits both alike. `--compare-imgsz N` also
+end to end through `detect()` (letterbox, network, decode, NMS), medians over all runs; the
+backends alternate image by image, in turned order, so that machine noise hits both alike. `--compare-imgsz N` also
 times ONNX Runtime with the same weights exported at long side N (in a temporary copy of the model),
 in the same alternation: what the card's own input size costs against N.
 """
@@ -82,17 +82,16 @@ def main() -> int:
     times = {name: [] for name in detectors}
     all_ious, unmatched, total = [], 0, 0
     for _ in range(args.repeat):
-        for image in images:
-            started = time.perf_counter()
-            torch_out = torch_detector.detect(image)
-            times["torch"].append(time.perf_counter() - started)
-            started = time.perf_counter()
-            onnx_out = onnx_detector.detect(image)
-            times["onnx"].append(time.perf_counter() - started)
-            if "onnx_other" in detectors:
+        for number, image in enumerate(images):
+            outputs = {}
+            # the order turns every image: a run straight after another ONNX Runtime session's is
+            # slower (its threads still hold the cores), so neither size always pays for it
+            order = list(detectors) if number % 2 == 0 else list(detectors)[::-1]
+            for name in order:
                 started = time.perf_counter()
-                detectors["onnx_other"].detect(image)
-                times["onnx_other"].append(time.perf_counter() - started)
+                outputs[name] = detectors[name].detect(image)
+                times[name].append(time.perf_counter() - started)
+            torch_out, onnx_out = outputs["torch"], outputs["onnx"]
             ious, missing = match(torch_out, onnx_out)
             all_ious += ious
             unmatched += missing
