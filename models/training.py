@@ -167,9 +167,7 @@ def rect_input_hw(data: Path, imgsz: int, stride: int = 32) -> tuple[int, int]:
     spec = yaml.safe_load(Path(data).read_text(encoding="utf-8"))
     train = spec["train"] if isinstance(spec["train"], str) else spec["train"][0]
     image = find_images(Path(spec.get("path") or Path(data).parent) / train, None)[0]  # an absolute train path stays
-    height, width = cv2.imread(str(image)).shape[:2]
-    scale = imgsz / max(height, width)
-    return (math.ceil(height * scale / stride) * stride, math.ceil(width * scale / stride) * stride)
+    return scaled_input_hw(cv2.imread(str(image)).shape[:2], imgsz, stride)
 
 
 def register(weights: Path, name: str, version: str, data: Path, imgsz: int, recipe: dict,
