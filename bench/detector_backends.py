@@ -73,7 +73,8 @@ def main() -> int:
           f"confidence {torch_detector.confidence}, {len(images)} images 1280x720")
     detectors = {"torch": torch_detector, "onnx": onnx_detector}
     if args.compare_imgsz:
-        copy = Path(tempfile.mkdtemp()) / "model"
+        scratch = tempfile.TemporaryDirectory()  # removed when the run ends: the copy is 18 MB
+        copy = Path(scratch.name) / "model"
         shutil.copytree(resolve_card(args.model).parent, copy)
         export_onnx(str(copy / "card.yaml"), imgsz=args.compare_imgsz)
         detectors["onnx_other"] = load_detector(str(copy / "card.yaml"), backend="onnx")
