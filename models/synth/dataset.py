@@ -45,6 +45,8 @@ class DatasetSettings:
     min_box_px: float = 4.0  # skip boxes whose long side is under this (or short side under half)
     jpeg_quality: int | None = None  # None: the scene's randomised quality
     supersample: int = 1
+    # (class, factor) pairs multiplying a class's draw weight; () draws every class as the generator does
+    class_boost: tuple[tuple[str, float], ...] = ()
 
 
 _NUM_LIST = re.compile(r"\[\s+([-+0-9.eE,\s]*?)\s+\]")
@@ -90,10 +92,28 @@ def yolo_labels(rendered: Rendered, min_visible_fraction: float = 0.3, min_box_p
     return lines
 
 
+def parse_boost(text: str) -> tuple[tuple[str, float], ...]:
+    """'cup=1.6,pen=2' -> (('cup', 1.6), ('pen', 2.0)); unknown classes and bad factors refused."""
+    pairs = []
+    for part in filter(None, (p.strip() for p in text.split(","))):
+        name, sep, factor = part.partition("=")
+        name = name.strip()
+        if not sep or name not in CLASS_IDS:
+            raise ValueError(f"'{part}': expected CLASS=FACTOR with CLASS one of {', '.join(CLASS_IDS)}")
+        try:
+            value = float(factor)
+        except ValueError:
+            raise ValueError(f"'{part}': the factor must be a number") from None
+        if not 0.0 < value <= 20.0:
+            raise ValueError(f"'{part}': the factor must be in (0, 20]")
+        pairs.append((name, value))
+    return tuple(pairs)
+
+
 def make_sample(index: int, settings: DatasetSettings) -> tuple[Scene, Rendered, list[str], int]:
     """Scene, rendering, YOLO lines and JPEG quality of image `index` (pure function of its inputs)."""
     rng = np.random.default_rng(np.random.SeedSequence([settings.seed, index]))
-    scene = sample_scene(rng)
+    scene = sample_scene(rng, class_boost=dict(settings.class_boost))
     quality = settings.jpeg_quality or scene.effects.jpeg_quality or 90
     scene = replace(scene, effects=replace(scene.effects, jpeg_quality=None))  # encoded once, on write
     rendered = render(scene, rng, image_size=output_size(settings.imgsz), supersample=settings.supersample)
@@ -188,13 +208,18 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--min-visible", type=float, default=0.3, help="skip items less visible than this")
     ap.add_argument("--jpeg-quality", type=int, default=None, help="fixed quality (default: randomised)")
     ap.add_argument("--supersample", type=int, default=1, help="render at N x size and average down")
+    ap.add_argument("--boost", default="", help="draw some classes more often, e.g. cup=1.6,pen=1.6,bottle=2")
     ap.add_argument("--workers", type=int, default=1)
     args = ap.parse_args(argv)
     if args.count < 0 or args.imgsz < 32:
         ap.error("--count must be >= 0 and --imgsz >= 32")
+    try:
+        class_boost = parse_boost(args.boost)
+    except ValueError as exc:
+        ap.error(f"--boost {exc}")
     settings = DatasetSettings(seed=args.seed, imgsz=args.imgsz, val_fraction=args.val_fraction,
                                min_visible_fraction=args.min_visible, jpeg_quality=args.jpeg_quality,
-                               supersample=args.supersample)
+                               supersample=args.supersample, class_boost=class_boost)
     summary = write_dataset(args.out, args.count, settings, workers=args.workers, start=args.start,
                             progress=sys.stderr.isatty())
     print(json.dumps(summary["boxes_per_class"]))

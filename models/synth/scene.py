@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import asdict, dataclass, field, replace
-from typing import Sequence
+from typing import Mapping, Sequence
 
 import cv2
 import numpy as np
@@ -511,11 +511,16 @@ def sample_scene(
     image_size: tuple[int, int] = DEFAULT_IMAGE_SIZE,
     camera_kwargs: dict | None = None,
     effects: bool = True,
+    class_boost: Mapping[str, float] | None = None,
 ) -> Scene:
-    """A random desk scene: desk, camera, non-overlapping items of `classes`, clutter, light."""
+    """A random desk scene: desk, camera, non-overlapping items of `classes`, clutter, light.
+
+    `class_boost` multiplies a class's draw weight (training sets rich in the classes a model
+    misses); the held-out set is drawn without it."""
     desk = desk or sample_desk(rng)
     camera = camera or sample_camera(rng, desk, image_size=image_size, **(camera_kwargs or {}))
-    weights = np.array([CLASS_WEIGHTS.get(c, 0.5) for c in classes], dtype=np.float64)
+    boost = class_boost or {}
+    weights = np.array([CLASS_WEIGHTS.get(c, 0.5) * boost.get(c, 1.0) for c in classes], dtype=np.float64)
     weights /= weights.sum()
     n = int(rng.integers(n_items_range[0], n_items_range[1] + 1))
     wanted: list[str] = []
