@@ -1,6 +1,6 @@
 """Write a YOLO detection dataset of random synthetic desks, with per-image ground truth.
 
-    python -m models.synth.dataset --out DIR --count N --seed S --imgsz 640
+    python -m models.synth.dataset --out DIR --count N --seed S --imgsz 640 [--boost cup=1.5,pen=2]
 
 Layout (ultralytics format):
     DIR/images/{train,val}/<name>.jpg
