@@ -59,6 +59,26 @@ def test_per_class_thresholds_filter_each_class_at_its_own_confidence():
     assert sorted(classes.tolist()) == [0, 1]
 
 
+def test_same_class_near_twins_over_the_nms_overlap_become_one_box_other_classes_stay():
+    from models.inference import NMS_IOU, Letterbox, postprocess
+
+    # a thin pen-like box 40x4 and a twin shifted 10 px along it: IoU = 30*4 / (2*160 - 120) = 0.6,
+    # over the 0.5 overlap, so the weaker twin goes; the same boxes as two classes both stay
+    output = np.zeros((1, 6, 2), dtype=np.float32)
+    output[0, :4, 0] = [40, 50, 40, 4]
+    output[0, :4, 1] = [50, 50, 40, 4]
+    output[0, 4, 0], output[0, 4, 1] = 0.8, 0.6
+    placement = Letterbox(1.0, 0.0, 0.0)
+    assert NMS_IOU == 0.5
+    boxes, scores, classes = postprocess(output, placement, (100, 100), 0.25)
+    assert classes.tolist() == [0] and scores.tolist() == pytest.approx([0.8])
+    assert boxes[0].tolist() == pytest.approx([20, 48, 60, 52])
+    # ultralytics' 0.7 keeps both: the near-twin the README describes
+    assert len(postprocess(output, placement, (100, 100), 0.25, iou=0.7)[0]) == 2
+    output[0, 4, 1], output[0, 5, 1] = 0.0, 0.6  # the twin as the other class
+    assert sorted(postprocess(output, placement, (100, 100), 0.25)[2].tolist()) == [0, 1]
+
+
 def test_card_class_confidence_reaches_the_detector_and_a_given_confidence_replaces_it(tmp_path):
     card_path = build_tiny_model(tmp_path / "tiny")
     card = yaml.safe_load(card_path.read_text())
