@@ -20,6 +20,7 @@ import yaml  # noqa: E402
 
 from inspector.errors import ModelError  # noqa: E402
 from inspector.frames import IMAGE_SUFFIXES  # noqa: E402
+from models.inference import NMS_IOU  # noqa: E402
 from models.registry import REGISTRY_DIR, ModelCard, read_card, resolve_card, sha256_of, write_card  # noqa: E402
 
 
@@ -292,9 +293,10 @@ def evaluate(model: str, folder: Path, split: str | None = "val", out_dir: Path 
     card = read_card(card_path)
     YOLO = _offline_ultralytics()
     data_yaml = dataset_yaml_for(folder, card.classes, split)
+    # mAP at the product's NMS overlap, so that it and the per-class figures describe one detector
     val = YOLO(str(card_path.parent / card.weights)).val(
         data=str(data_yaml), split=split or "val", imgsz=card.imgsz, batch=8, plots=False, device="cpu",
-        verbose=False, workers=0, project=str(out_dir.resolve()), name="ultralytics", exist_ok=True)
+        iou=NMS_IOU, verbose=False, workers=0, project=str(out_dir.resolve()), name="ultralytics", exist_ok=True)
     detector = load_detector(str(card_path), backend=backend, confidence=confidence)
     n = len(card.classes)
     confusion = np.zeros((n + 1, n + 1), dtype=int)
