@@ -257,7 +257,9 @@ def models_command(
     if not cards:
         console.print("no models in the registry")
     for path, card in cards:
-        mAP = card.metrics.get("mAP50")
+        # the card keeps figures per labelled set (real-val, synth-heldout...); older cards one flat set
+        sets = {k: v for k, v in card.metrics.items() if isinstance(v, dict) and "mAP50" in v}
+        mAP = ", ".join(f"{k} {v['mAP50']}" for k, v in sets.items()) or card.metrics.get("mAP50")
         backends = "pytorch + onnx" if card.onnx else "pytorch"
         console.print(f"{card.name}  v{card.version}  {backends} (default {card.default_backend if card.onnx else 'torch'})  "
                       f"imgsz {card.imgsz}{' (%dx%d input)' % tuple(card.input_hw) if card.input_hw else ''}  {len(card.classes)} classes  confidence {card.confidence}"
@@ -281,8 +283,15 @@ def train_command(
     hours: Annotated[Optional[float], typer.Option(help="Time budget: train for this many hours (the epoch count and learning-rate schedule are fitted to it after the first epoch).", min=0.05)] = None,
     rect: Annotated[bool, typer.Option(help="Train on the images' own aspect ratio (a 16:9 frame at imgsz 640 is 640x384): a higher resolution for the same cost; no mosaic.")] = False,
     threads: Annotated[Optional[int], typer.Option(help="PyTorch CPU threads (default: every core).", min=1)] = None,
+    freeze: Annotated[int, typer.Option(help="Keep the first N layers as they are (10: the whole backbone).", min=0, max=22)] = 0,
+    lr0: Annotated[Optional[float], typer.Option(help="Initial learning rate (default: ultralytics' choice).", min=0.0)] = None,
+    workers: Annotated[int, typer.Option(help="Data-loading processes (ultralytics uses none on a CPU).", min=0)] = 2,
+    registry: Annotated[Optional[Path], typer.Option(help="Registry folder to write the model into (default: the bundled one).")] = None,
 ) -> None:
-    """Train (CPU is fine) or fine-tune a detector; writes weights + card into the model registry."""
+    """Train (CPU is fine) or fine-tune a detector; writes weights + card into the model registry.
+
+    --base coco starts from the COCO-pretrained network (registry model coco-yolov8n) with a head for
+    your data's classes, each started from COCO's matching class; give it your own labelled photos."""
     from models.training import train
 
     if data.is_dir():
@@ -291,48 +300,94 @@ def train_command(
         if not resume and not data.is_file():
             raise fail(f"{data}: dataset yaml not found (give data.yaml or a folder holding one)")
         card = train(data=data, name=name, base=base, imgsz=imgsz, epochs=epochs, batch=batch, seed=seed,
-                     resume=resume, runs_dir=runs, version=version, device=device, hours=hours, rect=rect, threads=threads)
+                     resume=resume, runs_dir=runs, version=version, device=device, hours=hours, rect=rect, threads=threads,
+                     freeze=freeze, lr0=lr0, workers=workers, **({"registry": registry} if registry else {}))
     except InspectorError as error:
         raise fail(error)
     console.print(f"model registered: {card}")
 
 
+def _named_folder(text: str) -> tuple[str, Path]:
+    """'NAME=FOLDER' or 'FOLDER' (named after the folder)."""
+    name, sep, folder = text.partition("=")
+    return (name, Path(folder)) if sep and name else (Path(text).name, Path(text))
+
+
 @app.command("evaluate")
 def evaluate_command(
-    folder: Annotated[Path, typer.Argument(help="YOLO-format labelled folder (images/, labels/, optional data.yaml).")],
-    model: Annotated[str, typer.Option(help="Registry model name, card or weights path.")] = "desk-yolov8n-synth",
+    folders: Annotated[list[str], typer.Argument(help="YOLO-format labelled folders (images/, labels/, optional data.yaml), "
+                                                     "each FOLDER or NAME=FOLDER, e.g. real-val=../shared/data/real-desk "
+                                                     "synth-heldout=data/synth-heldout: judged side by side.")],
+    model: Annotated[Optional[str], typer.Option(help="Registry model name, card or weights path (default: the bundled model).")] = None,
     split: Annotated[str, typer.Option(help="Split under images/ (val, test, ...); '' for none.")] = "val",
-    out: Annotated[Path, typer.Option("--out", "-o", help="Where metrics.json, confusion_matrix.png and recall_by_size.png go.")] = Path("out/evaluate"),
+    out: Annotated[Path, typer.Option("--out", "-o", help="Where each set's metrics.json, confusion_matrix.png and recall_by_size.png go (one folder per set).")] = Path("out/evaluate"),
     backend: Annotated[str, typer.Option(help="auto, torch or onnx.")] = "auto",
-    record: Annotated[bool, typer.Option(help="Write the metrics into the model's card.")] = False,
+    record: Annotated[bool, typer.Option(help="Write the metrics into the model's card, under each set's name.")] = False,
     confidence: Annotated[Optional[float], typer.Option(help="One threshold for every class instead of the card's own "
                                                              "(to compare; not with --record).", min=0.0, max=1.0)] = None,
 ) -> None:
-    """mAP50, mAP50-95, per-class precision/recall/F1 at the model's confidence, recall by item size, pictures."""
-    from models.training import evaluate
+    """mAP50, mAP50-95, per-class precision/recall/F1 at the model's confidence, false boxes per image,
+    recall by item size and pictures, for each labelled set side by side. A set whose files are named
+    <source>__<name> and whose sources label different classes is judged by source (partial labels)."""
+    from models.evaluation import evaluate
+    from models.registry import DEFAULT_MODEL
 
-    if not folder.is_dir():
-        raise fail(f"{folder}: not a folder")
+    sets = [_named_folder(text) for text in folders]
+    for name, folder in sets:
+        if not folder.is_dir():
+            raise fail(f"{folder}: not a folder")
+    if len({name for name, _ in sets}) != len(sets):
+        raise fail("two sets have the same name: name them, e.g. real=FOLDER synth=FOLDER")
+    results = {}
     try:
-        metrics = evaluate(model, folder, split or None, out, backend, record=record, confidence=confidence)
+        for name, folder in sets:
+            results[name] = evaluate(model or DEFAULT_MODEL, folder, split or None, out / name if len(sets) > 1 else out,
+                                     backend, record=name if record else None, confidence=confidence)
     except InspectorError as error:
         raise fail(error)
-    own = _thresholds_text(metrics.get("class_confidence", {}))
-    mean_f1 = "n/a" if metrics["mean_f1"] is None else f"{metrics['mean_f1']:.3f}"
-    console.print(f"{metrics['images']} images  mAP50 {metrics['mAP50']:.3f}  mAP50-95 {metrics['mAP50-95']:.3f}  "
-                  f"mean F1 {mean_f1}  (per-class at confidence {metrics['confidence']}{'; ' + own if own else ''})")
-    for name, row in metrics["per_class"].items():
-        p = "n/a" if row["precision"] is None else f"{row['precision']:.3f}"
-        r = "n/a" if row["recall"] is None else f"{row['recall']:.3f}"
-        console.print(f"  {name:16} n={row['instances']:5}  P {p}  R {r}  F1 {row['f1']:.3f}  AP50 {row['ap50']}")
-    by_size = metrics["recall_by_size"]
-    if by_size:
-        bins = list(next(iter(by_size.values())))
-        console.print(f"{'recall by box long side':24}" + "  ".join(f"{b:>13}" for b in bins))
-        for name, rows in by_size.items():
-            cells = ("-" if row["recall"] is None else f"{row['recall']:.2f} ({row['instances']})" for row in rows.values())
-            console.print(f"  {name:22}" + "  ".join(f"{cell:>13}" for cell in cells))
-    console.print(f"metrics, confusion matrix and recall by size in {out}/")
+    _print_side_by_side(results)
+    console.print(f"metrics, confusion matrices and recall by size in {out}/")
+
+
+def _cell(value, digits: int = 3) -> str:
+    return "-" if value is None else f"{value:.{digits}f}"
+
+
+def _print_side_by_side(results: dict[str, dict]) -> None:
+    names = list(results)
+    width = max(14, *(len(name) + 2 for name in names))
+    head = lambda label: f"{label:28}" + "".join(f"{name:>{width}}" for name in names)  # noqa: E731
+    row = lambda label, values: f"{label:28}" + "".join(f"{v:>{width}}" for v in values)  # noqa: E731
+    console.print(head(""))
+    console.print(row("images", [str(m["images"]) for m in results.values()]))
+    console.print(row("mAP50 (classes labelled)", [_cell(m["mAP50"]) for m in results.values()]))
+    console.print(row("mAP50-95", [_cell(m["mAP50-95"]) for m in results.values()]))
+    console.print(row("mean F1 at the thresholds", [_cell(m["mean_f1"]) for m in results.values()]))
+    console.print(row("false boxes per image", [_cell(m["false_boxes_per_image"], 2) for m in results.values()]))
+    for m in results.values():
+        own = _thresholds_text(m.get("class_confidence", {}))
+        console.print(f"thresholds: {m['confidence']}{' (per class: ' + own + ')' if own else ''}")
+        break
+    classes = list(dict.fromkeys(c for m in results.values() for c in m["per_class"]))
+    console.print(f"{'per class: AP50 / P / R (n)':28}" + "".join(f"{name:>{width + 8}}" for name in names))
+    for item in classes:
+        cells = []
+        for m in results.values():
+            r = m["per_class"].get(item)
+            cells.append("-" if r is None or not r["instances"] else
+                         f"{_cell(r['ap50'], 2)} / {_cell(r['precision'], 2)} / {_cell(r['recall'], 2)} ({r['instances']})")
+        console.print(f"  {item:26}" + "".join(f"{c:>{width + 8}}" for c in cells))
+    for name, m in results.items():
+        if m.get("partial_labels"):
+            console.print(f"{name}: partial labels, judged by source: " +
+                          "; ".join(f"{s or '(no prefix)'}: {', '.join(c)}" for s, c in m["partial_labels"].items()))
+        by_size = m["recall_by_size"]
+        if by_size:
+            bins = list(next(iter(by_size.values())))
+            console.print(f"{name}: recall by box long side " + "  ".join(f"{b:>13}" for b in bins))
+            for item, rows in by_size.items():
+                cells = ("-" if r["recall"] is None else f"{r['recall']:.2f} ({r['instances']})" for r in rows.values())
+                console.print(f"  {item:22}" + "  ".join(f"{c:>13}" for c in cells))
 
 
 def _thresholds_text(class_confidence: dict[str, float]) -> str:
@@ -342,7 +397,7 @@ def _thresholds_text(class_confidence: dict[str, float]) -> str:
 @app.command("tune-confidence")
 def tune_confidence_command(
     folder: Annotated[Path, typer.Argument(help="YOLO-format labelled VALIDATION folder (not the set you report metrics on).")],
-    model: Annotated[str, typer.Option(help="Registry model name, card or weights path.")] = "desk-yolov8n-synth",
+    model: Annotated[Optional[str], typer.Option(help="Registry model name, card or weights path (default: the bundled model).")] = None,
     split: Annotated[str, typer.Option(help="Split under images/ (val, test, ...); '' for none.")] = "val",
     record: Annotated[bool, typer.Option(help="Write the chosen confidence into the model's card.")] = False,
     per_class: Annotated[bool, typer.Option(help="Also give each class (with 20+ items) the threshold of its own best F1, "
@@ -350,15 +405,18 @@ def tune_confidence_command(
     min_recall: Annotated[Optional[float], typer.Option(min=0.01, max=1.0, help=(
         "Per class, lower a threshold whose recall is under this to the strictest one that reaches it "
         "(implies --per-class; kept whatever it costs in F1)."))] = None,
+    keep_others: Annotated[bool, typer.Option(help="Tune only the classes this set labels (real photos of a few classes); "
+                                                   "the others and the default keep the card's thresholds (implies --per-class).")] = False,
 ) -> None:
     """Choose the model's default confidence: the one with the best mean per-class F1 on a validation set."""
-    from models.training import tune_confidence
+    from models.evaluation import tune_confidence
+    from models.registry import DEFAULT_MODEL
 
     if not folder.is_dir():
         raise fail(f"{folder}: not a folder")
     try:
-        result = tune_confidence(model, folder, split or None, record=record, per_class=per_class,
-                                 min_recall=min_recall)
+        result = tune_confidence(model or DEFAULT_MODEL, folder, split or None, record=record, per_class=per_class,
+                                 min_recall=min_recall, keep_others=keep_others)
     except InspectorError as error:
         raise fail(error)
     for row in result["sweep"]:
@@ -366,8 +424,8 @@ def tune_confidence_command(
         console.print(f"  confidence {row['confidence']:.3f}  mean F1 {row['mean_f1']:.3f}  "
                       f"mean recall {row['mean_recall']:.3f}  min recall {row['min_recall']:.3f}{mark}")
     chosen = result["chosen"]
-    console.print(f"{result['images']} images: confidence {chosen['confidence']:.3f} (was {result['previous']}), "
-                  f"mean F1 {chosen['mean_f1']:.3f}")
+    console.print(f"{result['images']} images: one threshold for all: {chosen['confidence']:.3f} (card: {result['previous']}), "
+                  f"mean F1 {chosen['mean_f1']:.3f}; default kept: {result['default']}")
     if result["combined"] is not None:
         combined = result["combined"]
         own = _thresholds_text(result["class_confidence"])
@@ -379,20 +437,43 @@ def tune_confidence_command(
 
 @app.command("export")
 def export_command(
-    model: Annotated[str, typer.Argument(help="Registry model name or card path.")] = "desk-yolov8n-synth",
+    model: Annotated[Optional[str], typer.Argument(help="Registry model name or card path (default: the bundled model).")] = None,
     imgsz: Annotated[Optional[int], typer.Option(help="Run the model at this long side from now on (both backends; "
                                                       "aspect kept, a multiple of 32): larger finds smaller items, slower.")] = None,
+    registry: Annotated[Optional[Path], typer.Option(help="Registry folder holding the model (default: the bundled one).")] = None,
 ) -> None:
     """Export a registry model to ONNX (written beside its weights and recorded in its card)."""
-    from models.registry import read_card, resolve_card
+    from models.registry import DEFAULT_MODEL, read_card, resolve_card
     from models.training import export_onnx
 
+    model = model or DEFAULT_MODEL
+    where = {"registry": registry} if registry else {}
     try:
-        path = export_onnx(model, imgsz=imgsz)
-        height, width = read_card(resolve_card(model)).network_input
+        path = export_onnx(model, imgsz=imgsz, **where)
+        height, width = read_card(resolve_card(model, **where)).network_input
     except InspectorError as error:
         raise fail(error)
     console.print(f"exported {path} ({width}x{height} input)")
+
+
+@app.command("coco-start")
+def coco_start_command(
+    tflite: Annotated[Path, typer.Argument(help="ultralytics' COCO YOLOv8n int8 TFLite export (e.g. ../shared/models/yolov8n-coco-int8/yolov8n_int8.tflite).")],
+    images: Annotated[Path, typer.Option(help="Folder of real photos for the BatchNorm statistics (64 spread over it are used).")],
+    name: Annotated[str, typer.Option(help="Registry name of the converted model.")] = "coco-yolov8n",
+    onnx: Annotated[bool, typer.Option(help="Also export ONNX (faster on the CPU; left out of the repository to keep it small).")] = False,
+) -> None:
+    """Turn the COCO-pretrained int8 TFLite YOLOv8n into a float checkpoint in the registry: the COCO
+    bridge (COCO classes mapped onto item ids) and the start of `train --base coco`. Offline."""
+    from models.coco_start import make_coco_start
+
+    if not images.is_dir():
+        raise fail(f"{images}: not a folder")
+    try:
+        card = make_coco_start(tflite, images, name=name, onnx=onnx)
+    except InspectorError as error:
+        raise fail(error)
+    console.print(f"model registered: {card}")
 
 
 if __name__ == "__main__":

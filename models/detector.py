@@ -7,6 +7,7 @@ only from a registry card or a path the user gave.
 from __future__ import annotations
 
 import os
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
@@ -19,7 +20,7 @@ os.environ.setdefault("YOLO_VERBOSE", "False")
 from inspector.classes import CANONICAL_CLASSES  # noqa: E402
 from inspector.errors import ModelError  # noqa: E402
 from inspector.records import Detection, ModelRef  # noqa: E402
-from models.inference import letterbox, postprocess  # noqa: E402
+from models.inference import letterbox, postprocess, scaled_input_hw  # noqa: E402
 
 
 class Detector(Protocol):
@@ -28,12 +29,16 @@ class Detector(Protocol):
     def detect(self, image_bgr: np.ndarray) -> tuple[Detection, ...]: ...
 
 
-def map_class_names(names: dict[int, str], class_map: dict[str, str], extra_ids: set[str], source: str) -> dict[int, str]:
-    """Model class index -> canonical id; a class that maps to no known id is a ModelError."""
+def map_class_names(names: dict[int, str], class_map: dict[str, str], extra_ids: set[str], source: str,
+                    drop_unmapped: bool = False) -> dict[int, str]:
+    """Model class index -> canonical id; a class that maps to no known id is a ModelError, or, with
+    `drop_unmapped`, left out (a class class_map does not name)."""
     known = set(CANONICAL_CLASSES) | extra_ids
     mapped: dict[int, str] = {}
     unknown = []
     for index, name in names.items():
+        if drop_unmapped and name not in class_map:
+            continue
         canonical = class_map.get(name, name)
         if canonical not in known:
             unknown.append(name)
@@ -44,24 +49,58 @@ def map_class_names(names: dict[int, str], class_map: dict[str, str], extra_ids:
             f"(known ids: {', '.join(sorted(known))})",
             source,
         )
+    if not mapped:
+        raise ModelError("no model class maps to an item id", source)
     return mapped
+
+
+@dataclass(frozen=True)
+class ClassGroups:
+    """How a network's class scores become item scores: item k scores the best of rows[k]. The
+    identity for our own models; for a COCO network, its 80 classes onto a dozen ids (handbag,
+    backpack and suitcase all 'bag'; person, car... dropped)."""
+
+    ids: tuple[str, ...]
+    rows: tuple[tuple[int, ...], ...]
+
+    @classmethod
+    def of(cls, class_ids: dict[int, str]) -> "ClassGroups":
+        grouped: dict[str, list[int]] = {}
+        for index in sorted(class_ids):
+            grouped.setdefault(class_ids[index], []).append(index)
+        return cls(tuple(grouped), tuple(tuple(rows) for rows in grouped.values()))
+
+    def is_identity(self, n_classes: int) -> bool:
+        return self.rows == tuple((i,) for i in range(n_classes))
+
+    def reduce(self, output: np.ndarray) -> np.ndarray:
+        """(1, 4 + n_classes, N) -> (1, 4 + len(ids), N)."""
+        scores = output[:, 4:, :]
+        merged = [scores[:, rows, :].max(axis=1) if len(rows) > 1 else scores[:, rows[0], :] for rows in self.rows]
+        return np.concatenate([output[:, :4, :], np.stack(merged, axis=1)], axis=1)
 
 
 class _Backend:
     """Common part: letterbox, engine call (`_forward`), decode, map class indices to ids."""
 
     ref: ModelRef
-    imgsz: int | tuple[int, int]  # network input: one side (square) or (height, width)
+    imgsz: int | tuple[int, int]  # network input: (height, width), or one long side for each frame's own aspect
     confidence: float  # the threshold of every class not in class_confidence
     class_confidence: dict[str, float]  # item id -> its own threshold
-    class_ids: dict[int, str]
+    class_ids: dict[int, str]  # index of the (reduced) score rows -> item id
+    _groups: ClassGroups | None  # None: the network's own rows are the items'
+
+    def _set_classes(self, network_ids: dict[int, str], n_classes: int) -> None:
+        groups = ClassGroups.of(network_ids)
+        self._groups = None if groups.is_identity(n_classes) else groups
+        self.class_ids = dict(enumerate(groups.ids)) if self._groups else network_ids
 
     def _set_thresholds(self, confidence: float, class_confidence: dict[str, float] | None, source: str) -> None:
         self.confidence, self.class_confidence = confidence, dict(class_confidence or {})
         unknown = sorted(set(self.class_confidence) - set(self.class_ids.values()))
         if unknown:
             raise ModelError(f"class_confidence names {unknown}, which are not this model's classes", source)
-        # indexed by the network's class index, so post-processing compares in one vector step
+        # indexed by the score row, so post-processing compares in one vector step
         self._thresholds = np.array([self.class_confidence.get(self.class_ids[i], confidence)
                                      for i in range(max(self.class_ids) + 1)])
 
@@ -69,8 +108,11 @@ class _Backend:
         raise NotImplementedError
 
     def detect(self, image_bgr: np.ndarray) -> tuple[Detection, ...]:
-        blob, placement = letterbox(image_bgr, self.imgsz)
+        input_hw = scaled_input_hw(image_bgr.shape[:2], self.imgsz) if isinstance(self.imgsz, int) else self.imgsz
+        blob, placement = letterbox(image_bgr, input_hw)
         output = self._forward(blob)
+        if self._groups:
+            output = self._groups.reduce(output)
         boxes, scores, classes = postprocess(output, placement, (image_bgr.shape[1], image_bgr.shape[0]), self._thresholds)
         return tuple(
             Detection(self.class_ids[int(c)], float(s), tuple(float(v) for v in box))
@@ -83,7 +125,7 @@ class TorchDetector(_Backend):
 
     def __init__(self, weights: str | Path, ref: ModelRef, imgsz: int | tuple[int, int] = 640, confidence: float = 0.25,
                  class_map: dict[str, str] | None = None, extra_ids: set[str] | None = None,
-                 class_confidence: dict[str, float] | None = None):
+                 class_confidence: dict[str, float] | None = None, drop_unmapped: bool = False):
         path = Path(weights)
         if not path.is_file():
             raise ModelError("model file not found", str(path))
@@ -97,7 +139,7 @@ class TorchDetector(_Backend):
             self._torch = torch
         except Exception as error:  # torch/pickle/zip errors all mean: not a usable model file
             raise ModelError(f"not a usable YOLO model file ({type(error).__name__}: {error})", str(path)) from None
-        self.class_ids = map_class_names(names, class_map or {}, extra_ids or set(), str(path))
+        self._set_classes(map_class_names(names, class_map or {}, extra_ids or set(), str(path), drop_unmapped), len(names))
         self.ref, self.imgsz = ref, imgsz
         self._set_thresholds(confidence, class_confidence, str(path))
 
@@ -113,7 +155,7 @@ class OnnxDetector(_Backend):
 
     def __init__(self, weights: str | Path, ref: ModelRef, imgsz: int | tuple[int, int], confidence: float, classes: list[str],
                  class_map: dict[str, str] | None = None, extra_ids: set[str] | None = None, threads: int | None = None,
-                 class_confidence: dict[str, float] | None = None):
+                 class_confidence: dict[str, float] | None = None, drop_unmapped: bool = False):
         path = Path(weights)
         if not path.is_file():
             raise ModelError("model file not found", str(path))
@@ -127,7 +169,8 @@ class OnnxDetector(_Backend):
             self._input = self._session.get_inputs()[0].name
         except Exception as error:
             raise ModelError(f"not a usable ONNX model ({type(error).__name__}: {error})", str(path)) from None
-        self.class_ids = map_class_names(dict(enumerate(classes)), class_map or {}, extra_ids or set(), str(path))
+        self._set_classes(map_class_names(dict(enumerate(classes)), class_map or {}, extra_ids or set(), str(path),
+                                          drop_unmapped), len(classes))
         self.ref, self.imgsz = ref, imgsz
         self._set_thresholds(confidence, class_confidence, str(path))
 

@@ -9,6 +9,7 @@ the boxes back to the original image.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import cv2
@@ -19,6 +20,13 @@ PAD_VALUE = 114
 # give near-twin boxes at 0.6-0.7 overlap; chosen on the training set's validation split
 # (v0.10.0: pen precision 0.778 -> 0.841 at recall 0.852 -> 0.850; README "The bundled model").
 NMS_IOU = 0.5
+
+
+def scaled_input_hw(input_hw: tuple[int, int], imgsz: int, stride: int = 32) -> tuple[int, int]:
+    """The (height, width) input of the same aspect with long side `imgsz`, rounded up to the stride."""
+    height, width = input_hw
+    scale = imgsz / max(height, width)
+    return (math.ceil(height * scale / stride) * stride, math.ceil(width * scale / stride) * stride)
 
 
 @dataclass(frozen=True)

@@ -18,7 +18,7 @@ from inspector.records import ModelRef
 
 REGISTRY_DIR = Path(__file__).resolve().parent / "registry"
 CARD_NAME = "card.yaml"
-DEFAULT_MODEL = "desk-yolov8n-synth"
+DEFAULT_MODEL = "desk-yolov8n-coco"
 
 
 class ModelCard(BaseModel):
@@ -35,12 +35,20 @@ class ModelCard(BaseModel):
     input_hw: tuple[int, int] | None = Field(
         default=None, description="network input (height, width) px when not imgsz x imgsz: a model trained on "
                                   "16:9 frames' own aspect (train --rect) at imgsz 640 takes 384 x 640")
+    frame_aspect: bool = Field(
+        default=False, description="letterbox each frame to its own aspect, long side imgsz rounded up to 32 (a "
+                                   "16:9 frame at 800 is 800 x 480, a square one 800 x 800), instead of one fixed "
+                                   "input; models trained on square mosaics run this way")
     confidence: float = 0.25
     class_confidence: dict[str, float] = Field(
         default_factory=dict, description="item id -> a threshold replacing `confidence` for that class "
                                           "(tune-confidence --per-class; a class absent here uses `confidence`)")
     classes: list[str]
     class_map: dict[str, str] = Field(default_factory=dict)
+    drop_unmapped: bool = Field(
+        default=False, description="model classes that class_map does not name are dropped, not an error (a COCO "
+                                   "network knows 80 classes, most of them no desk item); several classes mapped "
+                                   "to one id count as that id (the best of their scores)")
     synthetic_only: bool = True
     training: dict[str, Any] = Field(default_factory=dict)
     metrics: dict[str, Any] = Field(default_factory=dict)
@@ -48,13 +56,21 @@ class ModelCard(BaseModel):
 
     @property
     def network_input(self) -> tuple[int, int]:
-        """The network's input (height, width) px."""
+        """The network's input (height, width) px (for a frame-aspect model, a square frame's)."""
         return tuple(self.input_hw) if self.input_hw else (self.imgsz, self.imgsz)
 
     @property
+    def detector_input(self) -> int | tuple[int, int]:
+        """What a detector letterboxes to: a fixed (height, width), or, frame by frame, one long side."""
+        return self.imgsz if self.frame_aspect else self.network_input
+
+    @property
     def item_ids(self) -> list[str]:
-        """The item id of each model class, in the model's (and its labels') class order."""
-        return [self.class_map.get(name, name) for name in self.classes]
+        """The item ids the detector reports, in order: one per model class, or, for a model with
+        drop_unmapped, one per distinct mapped id in the order of its first class."""
+        if not self.drop_unmapped:
+            return [self.class_map.get(name, name) for name in self.classes]
+        return list(dict.fromkeys(self.class_map[name] for name in self.classes if name in self.class_map))
 
 
 def sha256_of(path: Path) -> str:
@@ -142,7 +158,8 @@ def load_detector(name_or_path: str, registry: Path = REGISTRY_DIR, extra_ids: s
         if not card.onnx:
             raise ModelError("the card names no ONNX file; run `desk-inspector export` first", str(card_path))
         path = _verified(card_path, card.onnx, card.onnx_sha256)
-        return OnnxDetector(path, ref, card.network_input, threshold, card.classes, card.class_map, extra_ids,
-                            threads=threads, class_confidence=per_class)
+        return OnnxDetector(path, ref, card.detector_input, threshold, card.classes, card.class_map, extra_ids,
+                            threads=threads, class_confidence=per_class, drop_unmapped=card.drop_unmapped)
     path = _verified(card_path, card.weights, card.sha256)
-    return TorchDetector(path, ref, card.network_input, threshold, card.class_map, extra_ids, class_confidence=per_class)
+    return TorchDetector(path, ref, card.detector_input, threshold, card.class_map, extra_ids, class_confidence=per_class,
+                         drop_unmapped=card.drop_unmapped)

@@ -14,7 +14,7 @@ import pytest
 from inspector.detections_io import load_detections
 from inspector.frames import read_image_file
 from models.registry import DEFAULT_MODEL, load_detector
-from models.training import found_true
+from models.evaluation import found_true
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "front-counter"
 PHOTOS = sorted((EXAMPLE / "photos").glob("*.jpg"))

@@ -9,7 +9,7 @@ import pytest
 from inspector.errors import ModelError
 from models.registry import DEFAULT_MODEL, read_card, resolve_card
 from models.synth.dataset import DatasetSettings, write_dataset
-from models.training import evaluate
+from models.evaluation import evaluate
 
 
 @pytest.fixture(scope="module")

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from models.training import found_true, match_image, plot_recall_by_size, recall_by_size
+from models.evaluation import found_true, match_image, plot_recall_by_size, recall_by_size
 
 # three true boxes: a 10 px pen (class 3), a 30 px cup (class 0), a 100 px monitor (class 1)
 TRUE_BOXES = np.array([[0, 0, 10, 2], [50, 50, 80, 70], [100, 100, 200, 160]], dtype=float)

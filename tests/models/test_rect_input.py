@@ -68,7 +68,7 @@ def test_torch_and_onnx_agree_on_a_rect_input(tiny_model, tmp_path):
 
 
 def test_an_input_scaled_to_a_new_long_side_keeps_the_aspect_rounded_up_to_the_stride():
-    from models.training import scaled_input_hw
+    from models.inference import scaled_input_hw
 
     assert scaled_input_hw((384, 640), 800) == (480, 800)
     assert scaled_input_hw((384, 640), 960) == (576, 960)
@@ -94,3 +94,30 @@ def test_export_at_a_new_size_runs_both_backends_there_and_clears_the_old_metric
     with pytest.raises(ModelError, match="multiple of the network stride"):
         export_onnx(str(card_path), imgsz=300)
     assert read_card(card_path).imgsz == 224  # a refused size leaves the card as it was
+
+
+def test_a_frame_aspect_model_runs_each_frame_at_its_own_shape_on_both_backends(tiny_model, tmp_path):
+    folder = tmp_path / "tiny-frame"
+    shutil.copytree(tiny_model.parent, folder)
+    card_path = folder / "card.yaml"
+    write_card(read_card(card_path).model_copy(update={"frame_aspect": True, "imgsz": 160}), card_path)
+    export_onnx(str(card_path))
+    import onnxruntime as ort
+
+    session = ort.InferenceSession(str(folder / "weights.onnx"), providers=["CPUExecutionProvider"])
+    assert session.get_inputs()[0].shape[2:] == ["height", "width"]
+    frames = {"16:9": np.random.default_rng(0).integers(0, 255, (360, 640, 3), dtype=np.uint8),
+              "square": np.random.default_rng(1).integers(0, 255, (300, 300, 3), dtype=np.uint8)}
+    torch_detector = load_detector(str(card_path), backend="torch")  # the untrained net at the card's 1e-9
+    onnx_detector = load_detector(str(card_path), backend="onnx")
+    assert torch_detector.imgsz == onnx_detector.imgsz == 160
+    from models.inference import scaled_input_hw
+
+    for name, frame in frames.items():  # the same network output at (96, 160) and at (160, 160)
+        input_hw = scaled_input_hw(frame.shape[:2], 160)
+        assert input_hw == {"16:9": (96, 160), "square": (160, 160)}[name]
+        blob, _ = letterbox(frame, input_hw)
+        a, b = torch_detector._forward(blob), onnx_detector._forward(blob)
+        assert a.shape == b.shape == (1, 4 + 14, (input_hw[0] * input_hw[1]) // 64 * 21 // 16)
+        np.testing.assert_allclose(a, b, atol=1e-3, rtol=1e-3)
+        assert torch_detector.detect(frame) and onnx_detector.detect(frame)

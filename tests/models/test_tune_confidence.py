@@ -10,7 +10,7 @@ import yaml
 
 from inspector.records import Detection
 from models import registry
-from models.training import tune_confidence
+from models.evaluation import tune_confidence
 from tests.models.conftest import build_tiny_model
 
 
