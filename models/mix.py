@@ -36,7 +36,7 @@ import numpy as np
 import yaml
 
 from inspector.classes import CANONICAL_CLASSES
-from models.evaluation import (SOURCE_SEPARATOR, box_iou, find_images, label_path, labelled_classes_by_source,
+from models.evaluation import (SOURCE_SEPARATOR, box_iou, find_images, labelled_classes_by_source,
                                read_labels, source_of)
 
 SYNTH_SOURCE = "synth"
