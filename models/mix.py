@@ -174,16 +174,16 @@ def _yolo_lines(boxes: np.ndarray, classes: np.ndarray, width: int, height: int)
     return "".join(lines)
 
 
-def _write(out: Path, split: str, name: str, image: np.ndarray | None, boxes, classes, link_to: Path | None = None):
+def _write(out: Path, split: str, name: str, image: np.ndarray, boxes, classes, link_to: Path | None = None):
+    """Image and YOLO labels; `link_to`: the unchanged photo `image` was read from, linked, not copied."""
     target = out / "images" / split / f"{name}.jpg"
-    if link_to is not None:  # the photo as it is: a link, not a copy
+    if link_to is not None:
         if target.exists() or target.is_symlink():
             target.unlink()
         os.symlink(link_to.resolve(), target)
-        height, width = cv2.imread(str(link_to)).shape[:2]
     else:
         cv2.imwrite(str(target), image, [cv2.IMWRITE_JPEG_QUALITY, 92])
-        height, width = image.shape[:2]
+    height, width = image.shape[:2]
     (out / "labels" / split / f"{name}.txt").write_text(_yolo_lines(np.asarray(boxes).reshape(-1, 4),
                                                                     np.asarray(classes), width, height))
 
@@ -238,7 +238,7 @@ def build_mix(real: Path, synth: Path, out: Path, settings: MixSettings = MixSet
             for c in extra_classes:
                 pseudo[CANONICAL_CLASSES[c]] = pseudo.get(CANONICAL_CLASSES[c], 0) + 1
             boxes, classes = np.vstack([boxes, extra_boxes]), np.concatenate([classes, extra_classes])
-        _write(out, "train", path.stem, None, boxes, classes, link_to=path)
+        _write(out, "train", path.stem, image, boxes, classes, link_to=path)
         count(source, classes)
         for box, c in zip(truth.boxes, truth.classes):
             if CANONICAL_CLASSES[c] in PASTE_SIZE_PX:
@@ -251,7 +251,7 @@ def build_mix(real: Path, synth: Path, out: Path, settings: MixSettings = MixSet
     for path in find_images(real, "val"):
         image = cv2.imread(str(path))
         truth = read_labels(path, image.shape[1], image.shape[0])
-        _write(out, "val", path.stem, None, truth.boxes, truth.classes, link_to=path)
+        _write(out, "val", path.stem, image, truth.boxes, truth.classes, link_to=path)
     if progress:
         print(file=sys.stderr)
 
