@@ -12,7 +12,7 @@ import json
 import math
 from functools import cached_property
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
 import cv2
 import numpy as np
@@ -108,13 +108,21 @@ class PoseResult(BaseModel):
     reprojection_error_px: float
 
 
+# How far a clicked (or marker-found) calibration point may be off, px, standard uncertainty, when
+# the file does not say: about a pixel for a person clicking a desk corner in a zoomed snapshot.
+DEFAULT_CLICK_NOISE_PX = 1.0
+ErrorFigure = Annotated[float, Field(ge=0, allow_inf_nan=False)]
+
+
 class FitResult(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
     homography: list[list[float]] = Field(description="undistorted image px -> desk cm")
-    reprojection_error_px: float
-    max_error_px: float
+    # Error figures: absent only in files written by versions before 1.0 (recomputed on load, with a
+    # warning, from the point pairs: see Camera.warnings)
+    reprojection_error_px: ErrorFigure | None = None
+    max_error_px: ErrorFigure | None = None
     inliers: int
-    position_error_cm: dict[str, float]  # median / max over the desk
+    position_error_cm: dict[str, ErrorFigure] | None = None  # median / max over the desk
     pose: PoseResult | None = None
 
 
@@ -128,6 +136,9 @@ class CameraFile(BaseModel):
     intrinsics: Intrinsics | None = None
     layout: Layout = Field(default_factory=Layout)
     reference_frame: str | None = None  # snapshot kept at calibration time (relative to this file)
+    # standard uncertainty of a clicked point, px (None: DEFAULT_CLICK_NOISE_PX); the calibration's
+    # share of every measurement's uncertainty grows with it
+    click_noise_px: ErrorFigure | None = None
     fit: FitResult | None = None
 
     @field_validator("image_size")
@@ -144,10 +155,18 @@ class Camera:
     def __init__(self, spec: CameraFile, source: str = "<camera>"):
         if spec.fit is None:
             raise CalibrationError("camera has no fit; use fit_camera()", source)
-        self.spec = spec
         self.source = source
         self._image_to_desk = np.asarray(spec.fit.homography, dtype=np.float64)
         self._desk_to_image = np.linalg.inv(self._image_to_desk)
+        self.warnings: tuple[str, ...] = ()
+        if spec.fit.reprojection_error_px is None or spec.fit.max_error_px is None or spec.fit.position_error_cm is None:
+            spec = spec.model_copy(update={"fit": _recomputed_errors(spec, self._image_to_desk)})
+            self.warnings = (
+                f"camera '{spec.camera_id}' ({source}): the file has no fit error figures (written by an older "
+                f"version); recomputed from its {len(spec.points)} point pairs: "
+                f"{spec.fit.reprojection_error_px:.2f} px / 相机文件缺少标定误差，已按标定点重新计算",
+            )
+        self.spec = spec
         intr = spec.intrinsics
         self._lens_K = np.asarray(intr.K, dtype=np.float64) if intr else None
         self._lens_dist = np.asarray(intr.dist, dtype=np.float64) if intr and intr.dist else None
@@ -178,6 +197,54 @@ class Camera:
     @property
     def has_pose(self) -> bool:
         return self.spec.fit.pose is not None
+
+    @property
+    def click_noise_px(self) -> float:
+        given = self.spec.click_noise_px
+        return DEFAULT_CLICK_NOISE_PX if given is None else given
+
+    @cached_property
+    def _homography_covariance(self) -> tuple[np.ndarray, float]:
+        """Covariance of the image->desk homography's 8 free entries (h33 = 1) from its point
+        pairs, first order (Criminisi, Reid & Zisserman): sigma^2 (J^T J)^-1, J the image residuals'
+        Jacobian; sigma the larger of the click noise and what the residuals show (when there are
+        more than 4 pairs). Returns (covariance, sigma px)."""
+        image_px = self.undistort_px([p.image_px for p in self.spec.points])
+        desk_cm = np.array([p.desk_cm for p in self.spec.points], dtype=np.float64)
+        h = self._image_to_desk.ravel()[:8] / self._image_to_desk[2, 2]
+
+        def residuals(entries: np.ndarray) -> np.ndarray:
+            H = np.append(entries, 1.0).reshape(3, 3)
+            return (fit.apply_homography(np.linalg.inv(H), desk_cm) - image_px).ravel()
+
+        base = residuals(h)
+        steps = 1e-6 * np.maximum(np.abs(h), 1e-9)
+        jacobian = np.stack([(residuals(h + np.eye(8)[k] * steps[k]) - base) / steps[k] for k in range(8)], axis=1)
+        dof = len(base) - 8
+        sigma = self.click_noise_px
+        if dof > 0:
+            sigma = max(sigma, float(np.sqrt(np.sum(base**2) / dof)))
+        norms = np.maximum(np.linalg.norm(jacobian, axis=0), 1e-300)  # column scaling: entries differ by 1e6
+        scaled = jacobian / norms
+        covariance = np.linalg.pinv(scaled.T @ scaled) / np.outer(norms, norms) * sigma**2
+        return covariance, sigma
+
+    def desk_sigma_cm(self, points_cm) -> np.ndarray:
+        """(N, 2) standard uncertainty (x, y) of desk points as this calibration places them: the
+        homography fit's own uncertainty carried to each point (the point's image position being
+        exact: a detection's own noise is counted with the detection)."""
+        points = np.asarray(points_cm, dtype=np.float64).reshape(-1, 2)
+        if len(points) == 0:
+            return np.zeros((0, 2))
+        covariance, _ = self._homography_covariance
+        image_px = fit.apply_homography(self._desk_to_image, points)
+        h = self._image_to_desk.ravel()[:8] / self._image_to_desk[2, 2]
+        steps = 1e-6 * np.maximum(np.abs(h), 1e-9)
+        base = fit.apply_homography(np.append(h, 1.0).reshape(3, 3), image_px)
+        jacobian = np.stack([(fit.apply_homography(np.append(h + np.eye(8)[k] * steps[k], 1.0).reshape(3, 3), image_px)
+                              - base) / steps[k] for k in range(8)], axis=2)  # (N, 2, 8)
+        variance = np.einsum("nik,kl,nil->ni", jacobian, covariance, jacobian)
+        return np.sqrt(np.maximum(variance, 0.0))
 
     @cached_property
     def desk(self) -> Desk:
@@ -328,6 +395,19 @@ def _fit_pose(spec: CameraFile, desk_cm, undistorted_px, desk_to_image) -> PoseR
         tilt_deg=round(tilt_deg, 3),
         reprojection_error_px=round(pose.reprojection_error_px, 4),
     )
+
+
+def _recomputed_errors(spec: CameraFile, image_to_desk: np.ndarray) -> FitResult:
+    """The error figures of a fit whose file lacks them, from its point pairs (all taken as inliers)."""
+    image_px = _undistort_with(spec.intrinsics, np.array([p.image_px for p in spec.points], dtype=np.float64))
+    desk_cm = np.array([p.desk_cm for p in spec.points], dtype=np.float64)
+    residuals = np.linalg.norm(fit.apply_homography(np.linalg.inv(image_to_desk), desk_cm) - image_px, axis=1)
+    rms = float(np.sqrt(np.mean(residuals**2)))
+    median_cm, max_cm = fit.position_error_cm(image_to_desk, np.array(spec.desk.outline()), max(rms, 0.5))
+    return spec.fit.model_copy(update={
+        "reprojection_error_px": round(rms, 4), "max_error_px": round(float(residuals.max()), 4),
+        "position_error_cm": {"median": round(median_cm, 3), "max": round(max_cm, 3)},
+    })
 
 
 def _undistort_with(lens: Intrinsics | None, image_px: np.ndarray) -> np.ndarray:

@@ -36,7 +36,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import cached_property
 
 import numpy as np
@@ -45,12 +45,14 @@ from shapely.geometry import MultiPoint, Polygon
 from calibration.camera import Camera
 from inspector.errors import DetectionsError
 from inspector.records import DeskItem, Detection
+from inspector.uncertainty import BoxError
 
 _SIZE_PRIOR_SIGMA = 0.15  # log-scale std of real sizes around the standard's nominal size
 # ...except heights that vary by nature: a stack of brochures is one leaflet or thirty
 _HEIGHT_PRIOR_SIGMA = {"brochure": 0.6}
 _CIRCLE_SEGMENTS = 16
 _BORDER_PX = 2.0  # a box side this close to the image border is treated as cut off
+_CUT_DIRECTION_SHARE = 0.38  # sin 22.5 deg: a cut side pointing this much along a desk axis hides that side
 _GOOD_FIT_COST = 2.0  # cost (less the turn prior) below which a solid explains the box
 _TURN_CANDIDATES_DEG = (-60.0, -30.0, -15.0, 15.0, 30.0, 60.0, 90.0)
 _MODERATE_TURNS_DEG = (-20.0, 20.0)  # extra starts for a flat item's typical solid, see _flat_starts_deg
@@ -149,6 +151,19 @@ _BAG = _solid("bag with handles", _rect(-0.5, 0.5, -0.5, 0.5, 0.0), _rect(-0.43,
               _rect(-0.25, 0.25, -0.12, 0.12, 1.0))
 _PACKET = _solid("packet", _rect(-0.5, 0.5, -0.5, 0.5, 0.0), _rect(-0.425, 0.425, -0.425, 0.425, 1.0))
 _BUN = _solid("bun", _ring(0.425, 0.425, 0.0), _ring(0.5, 0.5, 0.35), _ring(0.375, 0.375, 0.75), _ring(0.15, 0.15, 1.0))
+
+# Builds a class also comes in that the placement does not assume (a box-shaped mouse or phone, a
+# flat scanner-like document camera, a monitor whose panel stands on the desk without a stand). They
+# never place an item; they are fitted too, and how far their placement lies from the typical one,
+# weighted by how well they explain the box and by ATYPICAL_SHARE, is part of the item's
+# uncertainty (inspector.uncertainty): the footprint model's own doubt.
+ATYPICAL_SOLIDS: dict[str, tuple[Solid, ...]] = {
+    "mouse": (_CUBOID,),
+    "telephone": (_CUBOID,),
+    "document_camera": (_solid("flat slab", _rect(-0.5, 0.5, -0.5, 0.5, 0.0), _rect(-0.5, 0.5, -0.5, 0.5, 0.15)),),
+    "monitor": (_solid("panel on the desk", _rect(-0.5, 0.5, -0.15, -0.05, 0.0), _rect(-0.5, 0.5, -0.15, -0.05, 1.0)),),
+}
+ATYPICAL_SHARE = 0.15  # prior share of a class's items built like one of its atypical solids
 
 # Alternatives per class, the most typical first; the one that explains the box best is taken.
 SOLIDS: dict[str, tuple[Solid, ...]] = {
@@ -286,6 +301,7 @@ class _Fits:
     sigma_px: np.ndarray  # (S,)
     size_sigma: np.ndarray  # (S, 3) log width, height, depth
     free: np.ndarray  # (S, 6) unknowns being solved (the others stay as started)
+    box_sigma_px: np.ndarray  # (S, 4) measured box-side noise, for the fit's covariance
 
     @staticmethod
     def build(rows: list[tuple[int, Solid, bool]], data: "_DetectionData") -> "_Fits":
@@ -299,7 +315,7 @@ class _Fits:
         free[:, 5] = [turn for _, _, turn in rows]
         return _Fits(index, tuple(solid for _, solid, _ in rows), points, np.cumsum(count) - count, count, round_,
                      data.nominal[index], data.detected[index], data.usable[index], data.sigma_px[index],
-                     data.size_sigma[index], free)
+                     data.size_sigma[index], free, data.box_sigma_px[index])
 
     def extents(self, params: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Every fit's plan-outline extent [x0, y0, x1, y1] (S, 4) cm and height (S,) cm."""
@@ -349,9 +365,9 @@ def _cost(residuals: np.ndarray) -> np.ndarray:
     return np.sum(np.sqrt(1.0 + residuals**2) - 1.0, axis=1)
 
 
-def _solve(camera: Camera, fits: _Fits, start: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _solve(camera: Camera, fits: _Fits, start: np.ndarray) -> tuple[np.ndarray, ...]:
     """Levenberg-Marquardt with robust reweighting, on every fit at once. Returns (params, cost,
-    log volume) per fit.
+    log volume, Jacobian, residuals) per fit.
 
     One projection call per iteration serves all fits: each trial step is evaluated together with
     the finite differences its Jacobian needs, so an accepted step costs no second call. That is
@@ -401,7 +417,7 @@ def _solve(camera: Camera, fits: _Fits, start: np.ndarray) -> tuple[np.ndarray, 
         damping[rows] = np.where(better, np.maximum(damping[rows] / 3.0, 1e-7), damping[rows] * 4.0)
         small_step = np.max(np.abs(step) / _PARAM_SCALE, axis=1) < _STEP_TOL
         active[rows] = ~(small_step | settled | (damping[rows] > 1e6))
-    return params, cost, _log_volume(jacobian, residuals, fits.free)
+    return params, cost, _log_volume(jacobian, residuals, fits.free), jacobian, residuals
 
 
 def _log_volume(jacobian: np.ndarray, residuals: np.ndarray, free: np.ndarray) -> np.ndarray:
@@ -425,9 +441,11 @@ class _DetectionData:
     sigma_px: np.ndarray  # (N,)
     size_sigma: np.ndarray  # (N, 3)
     start: np.ndarray  # (N, 6)
+    box_sigma_px: np.ndarray  # (N, 4) measured uncertainty of each box side (for the item's uncertainty)
 
 
-def _detection_data(camera: Camera, detections: Sequence[Detection], priors: Sequence[tuple[float, float, float]]) -> _DetectionData:
+def _detection_data(camera: Camera, detections: Sequence[Detection], priors: Sequence[tuple[float, float, float]],
+                    box_sigma_px: np.ndarray | None = None) -> _DetectionData:
     image_w, image_h = camera.image_size
     detected = np.array([d.bbox_px for d in detections], dtype=float).reshape(-1, 4)
     # sides cut off by the image border say nothing about the item's extent
@@ -447,6 +465,8 @@ def _detection_data(camera: Camera, detections: Sequence[Detection], priors: Seq
         size_sigma=np.array([[_SIZE_PRIOR_SIGMA, _HEIGHT_PRIOR_SIGMA.get(d.class_name, _SIZE_PRIOR_SIGMA),
                               _SIZE_PRIOR_SIGMA] for d in detections]).reshape(-1, 3),
         start=start,
+        box_sigma_px=(np.asarray(box_sigma_px, dtype=float).reshape(-1, 4) if box_sigma_px is not None
+                      else np.repeat((1.0 + 0.03 * box_scale_px)[:, None], 4, axis=1)),
     )
 
 
@@ -461,6 +481,7 @@ class _Hypothesis:
     box_cost: float  # the cost less the turn prior: how well the solid explains the box and sizes
     extent_cm: np.ndarray  # [x0, y0, x1, y1] of its plan outline on the desk
     height_cm: float
+    extent_var: np.ndarray  # (4,) variance of extent_cm from the box's measured noise and the priors (Laplace)
 
 
 def _mirror_turns_deg(camera: Camera, detected: np.ndarray) -> np.ndarray:
@@ -483,12 +504,39 @@ def _flat_starts_deg(most_typical: bool, mirror_deg: float) -> tuple[float, ...]
     return (0.0, *mirror, *(_MODERATE_TURNS_DEG if most_typical else ()))
 
 
-def _hypotheses(fits: _Fits, params: np.ndarray, cost: np.ndarray, log_volume: np.ndarray) -> list[_Hypothesis]:
+def _extent_variance(fits: _Fits, params: np.ndarray, jacobian: np.ndarray, residuals: np.ndarray) -> np.ndarray:
+    """(S, 4) variance of each fit's extent, first order (Laplace): the parameters' covariance is
+    the inverse curvature of the cost with the box sides weighted by their MEASURED noise (the fit
+    itself uses a generic noise), the size and turn priors as they are; then carried to the extent
+    through its Jacobian. This is the box's and the priors' share of an item's uncertainty."""
+    n, p = params.shape
+    scale = np.ones_like(residuals)
+    scale[:, :4] = fits.sigma_px[:, None] / np.maximum(fits.box_sigma_px, 1e-6)
+    scaled_residuals, scaled_jacobian = residuals * scale, jacobian * scale[:, None, :]
+    weight = 1.0 / np.sqrt(1.0 + scaled_residuals**2)
+    normal = np.einsum("mpr,mr,mqr->mpq", scaled_jacobian, weight, scaled_jacobian)
+    free = fits.free
+    normal[~free] = 0.0
+    normal.transpose(0, 2, 1)[~free] = 0.0
+    normal[~free[:, :, None] & np.eye(p, dtype=bool)[None]] = 1.0
+    covariance = np.linalg.pinv(normal)
+    covariance[~free] = 0.0
+    covariance.transpose(0, 2, 1)[~free] = 0.0
+    base, _ = fits.extents(params)
+    steps = np.eye(p) * _DIFF_STEP
+    shifted = np.stack([fits.extents(params + step)[0] for step in steps], axis=1)  # (S, p, 4)
+    d_extent = (shifted - base[:, None, :]) / _DIFF_STEP[None, :, None]
+    return np.maximum(np.einsum("mpk,mpq,mqk->mk", d_extent, covariance, d_extent), 0.0)
+
+
+def _hypotheses(fits: _Fits, params: np.ndarray, cost: np.ndarray, log_volume: np.ndarray, jacobian: np.ndarray,
+                residuals: np.ndarray) -> list[_Hypothesis]:
     """One hypothesis per solved fit, with the extent and height it puts on the desk."""
     extent, height = fits.extents(params)
+    variance = _extent_variance(fits, params, jacobian, residuals)
     box_cost = cost - np.where(fits.free[:, 5], _turn_prior_cost(params[:, 5]), 0.0)
     return [_Hypothesis(fits.solids[j], params[j], float(cost[j]), float(log_volume[j]), float(box_cost[j]),
-                        extent[j], float(height[j])) for j in range(len(params))]
+                        extent[j], float(height[j]), variance[j]) for j in range(len(params))]
 
 
 def _distinct(hypotheses: list[_Hypothesis]) -> list[_Hypothesis]:
@@ -519,7 +567,8 @@ def outline_helps(class_name: str, prior_cm: tuple[float, float, float]) -> bool
 
 
 def _fit_all(camera: Camera, detections: Sequence[Detection], priors,
-             photo_outlines: Sequence[tuple | None] | None = None) -> list[list[_Hypothesis]]:
+             photo_outlines: Sequence[tuple | None] | None = None,
+             box_sigma_px: np.ndarray | None = None) -> tuple[list[list[_Hypothesis]], list[list[_Hypothesis]]]:
     """The distinct (solid, params, cost) fits of every detection, cheapest first.
 
     Orientation: from the detector's polygon when there is one. From a box alone, a flat item's
@@ -532,8 +581,11 @@ def _fit_all(camera: Camera, detections: Sequence[Detection], priors,
     it shows, solved together with the others; it has its say only when that turn explains the box
     about as well as the box alone does (within _PHOTO_OUTLINE_SLACK): a flat item whose box reads
     two ways gets the reading its outline shows, while an outline that GrabCut got wrong (a shadow
-    taken in) is outvoted by its own box."""
-    data = _detection_data(camera, detections, priors)
+    taken in) is outvoted by its own box.
+
+    Also returns, per detection, the fits of the class's ATYPICAL_SOLIDS (turn as the box-only
+    square start): never placed by, part of the item's uncertainty."""
+    data = _detection_data(camera, detections, priors, box_sigma_px)
     polygon_angles = [
         orientation_from_polygon(camera, d.polygon_px, data.nominal[i, 2], data.nominal[i, 0], data.nominal[i, 1])
         if d.polygon_px and has_turn(d.class_name) else None
@@ -549,8 +601,13 @@ def _fit_all(camera: Camera, detections: Sequence[Detection], priors,
     # 1. every solid of the class, from unturned (or turned as the polygon says) and, box-only and
     # flat, from the other turns of _flat_starts_deg. A box-only item may turn a little: a keyboard
     # turned 8 deg reaches 6 cm deeper, which a size change would explain only against its size prior
-    rows, turns, from_photo = [], [], []
+    rows, turns, from_photo, atypical = [], [], [], []
     for i, d in enumerate(detections):
+        for solid in ATYPICAL_SOLIDS.get(d.class_name, ()):
+            rows.append((i, solid, False))
+            turns.append(polygon_angles[i] or 0.0)
+            from_photo.append(False)
+            atypical.append(True)
         for solid in solids_for(d.class_name):
             box_only = polygon_angles[i] is None and not solid.round
             starts = (_flat_starts_deg(solid is solids_for(d.class_name)[0], mirror_deg[i]) if box_only and flat[i]
@@ -559,17 +616,20 @@ def _fit_all(camera: Camera, detections: Sequence[Detection], priors,
                 rows.append((i, solid, box_only))
                 turns.append(turn)
                 from_photo.append(False)
+                atypical.append(False)
             if photo_angles[i] is not None:  # the turn the photo shows, held (every solid, as the box rows)
                 rows.append((i, solid, False))
                 turns.append(photo_angles[i])
                 from_photo.append(True)
+                atypical.append(False)
     fits = _Fits.build(rows, data)
     start = data.start[fits.detection].copy()
     start[:, 5] = turns
     found: list[list[_Hypothesis]] = [[] for _ in detections]
     photo_found: list[list[_Hypothesis]] = [[] for _ in detections]
-    for i, h, photo in zip(fits.detection, _hypotheses(fits, *_solve(camera, fits, start)), from_photo):
-        (photo_found if photo else found)[i].append(h)
+    alternatives: list[list[_Hypothesis]] = [[] for _ in detections]
+    for i, h, photo, odd in zip(fits.detection, _hypotheses(fits, *_solve(camera, fits, start)), from_photo, atypical):
+        (alternatives if odd else photo_found if photo else found)[i].append(h)
     # ties go to the most typical solid (listed first: the sort is stable)
     found = [_distinct(h) for h in found]
     # 2. large turns for elongated box-only items that a small turn does not explain (a pen lying
@@ -598,7 +658,7 @@ def _fit_all(camera: Camera, detections: Sequence[Detection], priors,
             fitted.append([k for k in h if k.solid is h[0].solid])
         else:
             fitted.append(h[:1])
-    return fitted
+    return fitted, alternatives
 
 
 def _outline(detection: Detection, h: _Hypothesis, nominal) -> tuple[np.ndarray, float]:
@@ -620,24 +680,55 @@ def _expected_extent(hypotheses: list[_Hypothesis]) -> tuple[np.ndarray, float]:
     return weights @ np.array([h.extent_cm for h in hypotheses]), float(weights @ [h.height_cm for h in hypotheses])
 
 
-def _desk_item(detection: Detection, item_id: int, hypotheses: list[_Hypothesis], nominal, box_only: bool) -> DeskItem:
+def _mass(hypotheses: Sequence[_Hypothesis]) -> np.ndarray:
+    """Each hypothesis's posterior mass, exp(log volume - cost), relative to the largest."""
+    log_mass = np.array([h.log_volume - h.cost for h in hypotheses])
+    return np.exp(log_mass - log_mass.max())
+
+
+def _model_variance(hypotheses: list[_Hypothesis], alternatives: list[_Hypothesis], extent: np.ndarray,
+                    averaged: bool) -> np.ndarray:
+    """(4,) variance of the reported extent from the footprint model: over the hypotheses it was
+    placed from (their own Laplace variance and their spread about the reported extent), and over
+    the class's atypical builds, each weighted by its posterior mass and by ATYPICAL_SHARE."""
+    typical = hypotheses if averaged else hypotheses[:1]
+    everything = typical + alternatives
+    mass = _mass(everything)
+    atypical_share = ATYPICAL_SHARE if alternatives else 0.0
+    prior = np.array([1.0 - atypical_share] * len(typical)
+                     + [atypical_share / max(len(alternatives), 1)] * len(alternatives))
+    weights = mass * prior
+    weights /= weights.sum()
+    means = np.array([h.extent_cm for h in everything])
+    variances = np.array([h.extent_var for h in everything])
+    return weights @ (variances + (means - extent) ** 2)
+
+
+def _desk_item(detection: Detection, item_id: int, hypotheses: list[_Hypothesis], nominal, box_only: bool,
+               alternatives: list[_Hypothesis] = ()) -> DeskItem:
     best = hypotheses[0]
     outline, height = _outline(detection, best, nominal)
     angle_deg = float(best.params[5])
-    if box_only and (len(hypotheses) > 1 or fold_angle_deg(angle_deg) != 0.0):
+    averaged = box_only and (len(hypotheses) > 1 or fold_angle_deg(angle_deg) != 0.0)
+    if averaged:
         # A box tells how far a turned item reaches, not which way it is turned, and detector
         # boxes are too noisy to judge the turn by: report the extent (its axis-aligned rectangle,
         # which has the same distance to every desk edge) and leave alignment to polygons.
         (x0, y0, x1, y1), height = _expected_extent(hypotheses)
         outline, angle_deg = np.array([[x0, y0], [x1, y0], [x1, y1], [x0, y1]]), 0.0
+    footprint = Polygon(outline)
+    model_var = _model_variance(list(hypotheses), list(alternatives), np.asarray(footprint.bounds), averaged)
     return DeskItem(
         id=item_id,
         class_name=detection.class_name,
         confidence=float(detection.confidence),
         bbox_px=tuple(float(v) for v in detection.bbox_px),
-        footprint_cm=Polygon(outline),
+        footprint_cm=footprint,
         height_cm=float(height),
         angle_deg=fold_angle_deg(angle_deg),
+        extent_sigma_cm=tuple(float(v) for v in np.sqrt(model_var)),
+        # a box does not show the turn: only a polygon does (a round item's turn does not matter)
+        turn_seen=bool(detection.polygon_px) or not has_turn(detection.class_name),
     )
 
 
@@ -646,7 +737,7 @@ def place_detection(
     photo_outline: tuple | None = None,
 ) -> DeskItem:
     """One detection on the desk (see place_detections, which fits an image's items together)."""
-    hypotheses, = _fit_all(camera, [detection], [prior_cm], [photo_outline])
+    (hypotheses,), _ = _fit_all(camera, [detection], [prior_cm], [photo_outline])
     return _desk_item(detection, item_id, hypotheses, prior_cm, box_only=not detection.polygon_px)
 
 
@@ -663,23 +754,80 @@ def check_detection(detection: Detection, image_size: tuple[int, int], source: s
         )
 
 
+def _cut_extent_sides(camera: Camera, bbox_px, usable: np.ndarray) -> tuple[str, ...]:
+    """The extent sides ("min_x", "min_y", "max_x", "max_y") toward which an item may reach beyond
+    what the image shows: those the cut box sides point to on the desk."""
+    x1, y1, x2, y2 = bbox_px
+    cx, cy = (x1 + x2) / 2, (y1 + y2) / 2
+    sides = []
+    for (mx, my), (ox, oy), cut in zip(((x1, cy), (cx, y1), (x2, cy), (cx, y2)),
+                                       ((-1, 0), (0, -1), (1, 0), (0, 1)), ~usable):
+        if not cut:
+            continue
+        try:
+            inside, beyond = camera.image_to_desk([[mx - 20 * ox, my - 20 * oy], [mx, my]])
+        except Exception:  # past the desk plane's horizon: no telling which way, so any way
+            return ("min_x", "min_y", "max_x", "max_y")
+        dx, dy = (beyond - inside) / max(float(np.hypot(*(beyond - inside))), 1e-9)
+        sides += [name for name, component in (("min_x", -dx), ("max_x", dx), ("min_y", -dy), ("max_y", dy))
+                  if component > _CUT_DIRECTION_SHARE]
+    return tuple(name for name in ("min_x", "min_y", "max_x", "max_y") if name in sides)
+
+
+def hidden_shares(boxes_px: np.ndarray) -> np.ndarray:
+    """Per box, the share of its area covered by boxes whose bottom is lower in the image: items
+    nearer the camera, which hide what stands behind them."""
+    from shapely.geometry import box as shapely_box
+    from shapely.ops import unary_union
+
+    boxes_px = np.asarray(boxes_px, dtype=float).reshape(-1, 4)
+    shares = np.zeros(len(boxes_px))
+    for i, (x1, y1, x2, y2) in enumerate(boxes_px):
+        own = shapely_box(x1, y1, x2, y2)
+        front = [shapely_box(*b) for j, b in enumerate(boxes_px) if j != i and b[3] > y2]
+        if front and own.area > 0:
+            shares[i] = own.intersection(unary_union(front)).area / own.area
+    return shares
+
+
 def place_detections(
     detections: Sequence[Detection], camera: Camera, prior_cm: PriorLookup, source: str = "<detections>",
-    photo_outlines: Sequence[tuple | None] | None = None,
+    photo_outlines: Sequence[tuple | None] | None = None, box_error: BoxError | None = None,
 ) -> tuple[DeskItem, ...]:
     """Place every detection on the desk; ids are 1-based in the order given.
 
     `photo_outlines` (per detection, or None) are outlines found in the photo for box-only
     detections (inspector.outlines). They give the fit the item's turn; the item is still reported
     as a box-only one (its extent, turn 0): such an outline is good enough to place an item, not
-    to judge its alignment to a few degrees (round-ish items have no clear turn in it)."""
+    to judge its alignment to a few degrees (round-ish items have no clear turn in it).
+
+    With `box_error` (how far the detector's box sides fall from the true ones) each item carries
+    the standard uncertainty of its extent (`extent_sigma_cm`: calibration, box and footprint
+    model, see inspector.uncertainty); without it, the footprint model's share alone."""
     for detection in detections:
         check_detection(detection, camera.image_size, source)
     if not detections:
         return ()
     priors = [prior_cm(detection.class_name) for detection in detections]
-    fitted = _fit_all(camera, detections, priors, photo_outlines)
+    box_sigma = (np.array([box_error.sigma_px(d.class_name, d.bbox_px) for d in detections])
+                 if box_error is not None else None)
+    fitted, alternatives = _fit_all(camera, detections, priors, photo_outlines, box_sigma)
+    items = [
+        _desk_item(detection, item_id, hypotheses, prior, box_only=not detection.polygon_px, alternatives=others)
+        for item_id, (detection, hypotheses, prior, others) in enumerate(
+            zip(detections, fitted, priors, alternatives), start=1)
+    ]
+    boxes = np.array([d.bbox_px for d in detections], dtype=float)
+    usable = _detection_data(camera, detections, priors).usable
+    calibration_sigma = camera.desk_sigma_cm(np.array([[item.center_cm[0], item.center_cm[1]] for item in items]))
+    hidden = hidden_shares(boxes)
     return tuple(
-        _desk_item(detection, item_id, hypotheses, prior, box_only=not detection.polygon_px)
-        for item_id, (detection, hypotheses, prior) in enumerate(zip(detections, fitted, priors), start=1)
+        replace(
+            item,
+            extent_sigma_cm=(tuple(float(v) for v in np.hypot(item.extent_sigma_cm, np.tile(calibration_sigma[i], 2)))
+                             if box_error is not None else item.extent_sigma_cm),
+            cut_extent_sides=_cut_extent_sides(camera, boxes[i], usable[i]),
+            hidden_share=float(hidden[i]),
+        )
+        for i, item in enumerate(items)
     )

@@ -12,12 +12,15 @@ from inspector.records import Frame, Report
 
 
 def margin_lines(standard, camera: Camera) -> list[MarginLine]:
-    """The edge bands to draw: the largest min_cm asked of each desk edge by edge_margin rules."""
+    """The edge bands to draw: the largest min_cm asked of each desk edge by edge_margin rules, and
+    which rules ask it (a result's ±U band is drawn at the edge its rule measured)."""
     widest: dict[int, float] = {}
+    asked: dict[int, list[str]] = {}
     for rule in standard.rules_of_kind("edge_margin"):
         for edge in rule.edge_indices(camera.desk):
             widest[edge] = max(widest.get(edge, 0.0), float(rule.min_cm))
-    return [MarginLine(edge, min_cm) for edge, min_cm in sorted(widest.items())]
+            asked.setdefault(edge, []).append(rule.id)
+    return [MarginLine(edge, min_cm, tuple(asked[edge])) for edge, min_cm in sorted(widest.items())]
 
 
 def render_pictures(frame: Frame, report: Report, camera: Camera, standard):

@@ -13,7 +13,8 @@ from calibration.camera import Camera
 from inspector.errors import ImageError
 from inspector.footprint import check_detection, outline_helps, place_detections
 from inspector.outlines import OutlineFinder, find_outlines
-from inspector.records import DeskItem, Detection, Frame, ModelRef, Report, ReportItem, StandardRef
+from inspector.records import DeskItem, Detection, Frame, ModelRef, Report, ReportItem, StandardRef, Violation
+from inspector.uncertainty import DEFAULT_BOX_ERROR, expanded_toward_edges
 from rules.engine import evaluate, score
 from rules.standard import Standard
 
@@ -24,6 +25,13 @@ _ON_DESK_MIN_SHARE = 0.5
 
 def _round_points(points, digits: int = 2) -> list[list[float]]:
     return [[round(float(x), digits), round(float(y), digits)] for x, y in points]
+
+
+def _rounded(violation: Violation) -> Violation:
+    """The uncertainty at 0.01 of its unit: the rules decide on full precision."""
+    def r(value: float | None) -> float | None:
+        return None if value is None else round(value, 2)
+    return violation.model_copy(update={"uncertainty": r(violation.uncertainty)})
 
 
 def _split_on_desk(items: Sequence[DeskItem], camera: Camera) -> tuple[list[DeskItem], list[DeskItem]]:
@@ -84,7 +92,9 @@ def inspect(
         outlines = tuple(found.get(i) for i in range(len(detections)))
     lap("outline")
 
-    items = place_detections(detections, camera, standard.prior_cm, detections_source, photo_outlines=outlines)
+    box_error = getattr(detector, "box_error", None) or DEFAULT_BOX_ERROR
+    items = place_detections(detections, camera, standard.prior_cm, detections_source, photo_outlines=outlines,
+                             box_error=box_error)
     lap("place")
 
     on_desk, off_desk = _split_on_desk(items, camera)
@@ -94,7 +104,7 @@ def inspect(
     warnings = [
         f"item {item.id} ({item.class_name}) lies mostly off the desk top: not judged / 物品大部分不在桌面上，未判定"
         for item in off_desk
-    ] + list(evaluation.warnings)
+    ] + list(evaluation.warnings) + list(camera.warnings)
     permitted_classes = set(standard.permitted_classes)
     judged_ids = set(evaluation.judged_item_ids)
     report_items = [
@@ -109,6 +119,8 @@ def inspect(
             angle_deg=round(item.angle_deg, 2),
             permitted=evaluation.permitted.get(item.id, item.class_name in permitted_classes),
             judged=item.id in judged_ids,
+            uncertainty_cm=expanded_toward_edges(item, camera.desk, standard.uncertainty.coverage_factor,
+                                                 standard.uncertainty.extra_cm),
         )
         for item in items
     ]
@@ -118,10 +130,13 @@ def inspect(
         standard=StandardRef(id=standard.id, version=standard.version),
         model=model_ref,
         inspected_at=datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        compliant=not evaluation.violations,
+        compliant=evaluation.compliant,
+        verdict=evaluation.verdict,
         score=round(score(standard, evaluation), 4),
         items=report_items,
-        violations=list(evaluation.violations),
+        violations=[_rounded(v) for v in evaluation.violations],
+        conditional_passes=[_rounded(v) for v in evaluation.conditional_passes],
+        not_judged=list(evaluation.not_judged),
         warnings=warnings,
         timings_ms={},
     )

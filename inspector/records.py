@@ -51,6 +51,17 @@ class DeskItem:
     footprint_cm: Polygon  # where the item touches the desk, z = 0
     height_cm: float  # height used to place it (class prior, possibly rescaled)
     angle_deg: float  # rotation of the footprint to the desk x axis, in (-45, 45]
+    # Standard uncertainty (k = 1) of the footprint's extent: its min x, min y, max x, max y in
+    # desk cm (inspector.uncertainty); None where nothing was propagated (hand-made geometry).
+    extent_sigma_cm: tuple[float, float, float, float] | None = None
+    # Extent sides ("min_x", "min_y", "max_x", "max_y") toward which the item may reach further
+    # than the image shows: its detection box is cut by the frame there.
+    cut_extent_sides: tuple[str, ...] = ()
+    # Whether the turn was seen (an outline gave it). A box alone does not show it: the placement
+    # reports such an item's extent at angle 0, which must not pass an alignment rule.
+    turn_seen: bool = True
+    # Share of the item's image box covered by the boxes of items in front of it (0..1).
+    hidden_share: float = 0.0
 
     @property
     def center_cm(self) -> tuple[float, float]:
@@ -83,8 +94,16 @@ class Desk:
         return (float(a[0]), float(a[1])), (float(b[0]), float(b[1]))
 
 
+# ILAC-G8 decisions with a guard band (rules.decision): a sure fail, or a result that the
+# measurement's uncertainty leaves on either side of the limit.
+Decision = Literal["fail", "conditional_fail", "conditional_pass"]
+
+
 class Violation(BaseModel):
-    """One broken rule, explained with measured and required values (SPEC report schema)."""
+    """One broken rule, explained with measured and required values (SPEC report schema).
+
+    The same shape carries a conditional pass (`decision: conditional_pass`): measured on the
+    right side of the limit, but by less than its uncertainty."""
 
     model_config = ConfigDict(frozen=True)
 
@@ -97,6 +116,20 @@ class Violation(BaseModel):
     unit: Literal["cm", "deg", "count"] | None = None
     message_en: str
     message_zh: str
+    uncertainty: float | None = None  # expanded (k = 2) uncertainty of `measured`, same unit
+    decision: Decision = "fail"
+
+
+class NotJudged(BaseModel):
+    """A rule that could not be judged for some items, and why: never a silent pass."""
+
+    model_config = ConfigDict(frozen=True)
+
+    rule: str
+    kind: str
+    item_ids: list[int] = Field(default_factory=list)
+    reason_en: str
+    reason_zh: str
 
 
 class ReportItem(BaseModel):
@@ -114,6 +147,9 @@ class ReportItem(BaseModel):
     # beyond the SPEC's minimum: False for an item the rules did not judge (below the standard's
     # confidence threshold, or lying mostly off the desk top); its warning says which
     judged: bool = True
+    # expanded (k = 2) uncertainty of the item's extent toward each desk edge, cm (SPEC
+    # "Uncertainty and decisions"); None where it was not propagated
+    uncertainty_cm: dict[str, float] | None = None
 
 
 class StandardRef(BaseModel):
@@ -139,10 +175,14 @@ class Report(BaseModel):
     standard: StandardRef
     model: ModelRef | None
     inspected_at: str  # ISO-8601
-    compliant: bool
+    compliant: bool  # true only for verdict "pass" (kept for old clients)
+    # "check": nothing surely failed but something is conditional; a person should look
+    verdict: Literal["pass", "fail", "check"]
     score: float = Field(ge=0.0, le=1.0)
     items: list[ReportItem]
-    violations: list[Violation]
+    violations: list[Violation]  # decision "fail" or "conditional_fail"
+    conditional_passes: list[Violation] = Field(default_factory=list)
+    not_judged: list[NotJudged] = Field(default_factory=list)
     warnings: list[str]
     timings_ms: dict[str, float]
 

@@ -20,11 +20,15 @@ os.environ.setdefault("YOLO_VERBOSE", "False")
 from inspector.classes import CANONICAL_CLASSES  # noqa: E402
 from inspector.errors import ModelError  # noqa: E402
 from inspector.records import Detection, ModelRef  # noqa: E402
+from inspector.uncertainty import DEFAULT_BOX_ERROR, BoxError  # noqa: E402
 from models.inference import letterbox, postprocess, scaled_input_hw  # noqa: E402
 
 
 class Detector(Protocol):
     ref: ModelRef
+
+    @property
+    def box_error(self) -> BoxError: ...
 
     def detect(self, image_bgr: np.ndarray) -> tuple[Detection, ...]: ...
 
@@ -89,6 +93,13 @@ class _Backend:
     class_confidence: dict[str, float]  # item id -> its own threshold
     class_ids: dict[int, str]  # index of the (reduced) score rows -> item id
     _groups: ClassGroups | None  # None: the network's own rows are the items'
+    _box_error: BoxError | None = None  # measured on labelled sets (the card's box_error)
+
+    @property
+    def box_error(self) -> BoxError:
+        """How far this model's box sides fall from the true ones: the card's measured figures, or
+        a middle-of-the-road default for a model never measured."""
+        return self._box_error if self._box_error is not None else DEFAULT_BOX_ERROR
 
     def _set_classes(self, network_ids: dict[int, str], n_classes: int) -> None:
         groups = ClassGroups.of(network_ids)
@@ -125,10 +136,12 @@ class TorchDetector(_Backend):
 
     def __init__(self, weights: str | Path, ref: ModelRef, imgsz: int | tuple[int, int] = 640, confidence: float = 0.25,
                  class_map: dict[str, str] | None = None, extra_ids: set[str] | None = None,
-                 class_confidence: dict[str, float] | None = None, drop_unmapped: bool = False):
+                 class_confidence: dict[str, float] | None = None, drop_unmapped: bool = False,
+                 box_error: BoxError | None = None):
         path = Path(weights)
         if not path.is_file():
             raise ModelError("model file not found", str(path))
+        self._box_error = box_error
         try:
             import torch
             from ultralytics import YOLO
@@ -155,10 +168,12 @@ class OnnxDetector(_Backend):
 
     def __init__(self, weights: str | Path, ref: ModelRef, imgsz: int | tuple[int, int], confidence: float, classes: list[str],
                  class_map: dict[str, str] | None = None, extra_ids: set[str] | None = None, threads: int | None = None,
-                 class_confidence: dict[str, float] | None = None, drop_unmapped: bool = False):
+                 class_confidence: dict[str, float] | None = None, drop_unmapped: bool = False,
+                 box_error: BoxError | None = None):
         path = Path(weights)
         if not path.is_file():
             raise ModelError("model file not found", str(path))
+        self._box_error = box_error
         try:
             import onnxruntime as ort
 

@@ -15,10 +15,63 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from inspector.errors import ModelError
 from inspector.records import ModelRef
+from inspector.uncertainty import BoxError
 
 REGISTRY_DIR = Path(__file__).resolve().parent / "registry"
 CARD_NAME = "card.yaml"
 DEFAULT_MODEL = "desk-yolov8n-coco"
+
+
+class SideErrorStats(BaseModel):
+    """How far one class's predicted box sides fall from the labelled ones (models/box_error.py), as
+    shares of the true box: x for the left/right sides (of its width), y for top/bottom (height)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    n: int = Field(description="matched boxes")
+    rel_x: float = Field(description="robust sigma, bias folded in: hypot(median, half the 16-84 % range)")
+    rel_y: float
+    bias_x: float = Field(description="median signed error (pred - true) / size")
+    bias_y: float
+    p95: float = Field(description="95th percentile of |error| / size over all four sides")
+
+
+class SetBoxError(BaseModel):
+    """Box side errors measured on one labelled set."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    dataset: str
+    split: str | None
+    images: int
+    floor_px: float | None = Field(description="robust sigma of side errors on small boxes, px; None: too few")
+    small_sides: int = Field(description="side errors the floor comes from")
+    pooled: SideErrorStats | None = Field(description="all classes together")
+    per_class: dict[str, SideErrorStats] = Field(default_factory=dict)
+
+
+class CombinedBoxError(BaseModel):
+    """What the pipeline uses (inspector.uncertainty.BoxError): per class the larger sigma of the
+    sets with enough matches, else the pooled one."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    floor_px: float
+    default_rel: tuple[float, float]
+    rel: dict[str, tuple[float, float]] = Field(default_factory=dict)
+    source: str = ""
+
+    def as_box_error(self) -> BoxError:
+        return BoxError(self.floor_px, tuple(self.default_rel), dict(self.rel), self.source)
+
+
+class CardBoxError(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    measured_at: str
+    iou_threshold: float
+    sets: dict[str, SetBoxError]
+    combined: CombinedBoxError
 
 
 class ModelCard(BaseModel):
@@ -52,6 +105,9 @@ class ModelCard(BaseModel):
     synthetic_only: bool = True
     training: dict[str, Any] = Field(default_factory=dict)
     metrics: dict[str, Any] = Field(default_factory=dict)
+    box_error: CardBoxError | None = Field(
+        default=None, description="how far its box sides fall from labelled ones, per set and combined "
+                                  "(desk-inspector box-error --record); None: not measured")
     notes: str = ""
 
     @property
@@ -93,7 +149,10 @@ def read_card(card_path: Path) -> ModelCard:
 
 def write_card(card: ModelCard, card_path: Path) -> Path:
     card_path.parent.mkdir(parents=True, exist_ok=True)
-    card_path.write_text(yaml.safe_dump(card.model_dump(), sort_keys=False, allow_unicode=True), encoding="utf-8")
+    data = card.model_dump()
+    if data["box_error"] is None:  # cards never measured keep the shape they had
+        del data["box_error"]
+    card_path.write_text(yaml.safe_dump(data, sort_keys=False, allow_unicode=True), encoding="utf-8")
     return card_path
 
 
@@ -152,6 +211,7 @@ def load_detector(name_or_path: str, registry: Path = REGISTRY_DIR, extra_ids: s
     # a confidence the caller gives is one threshold for every class; else the card's, per class
     threshold = confidence if confidence is not None else card.confidence
     per_class = {} if confidence is not None else card.class_confidence
+    box_error = card.box_error.combined.as_box_error() if card.box_error else None
     from models.detector import OnnxDetector, TorchDetector
 
     if backend == "onnx":
@@ -159,7 +219,8 @@ def load_detector(name_or_path: str, registry: Path = REGISTRY_DIR, extra_ids: s
             raise ModelError("the card names no ONNX file; run `desk-inspector export` first", str(card_path))
         path = _verified(card_path, card.onnx, card.onnx_sha256)
         return OnnxDetector(path, ref, card.detector_input, threshold, card.classes, card.class_map, extra_ids,
-                            threads=threads, class_confidence=per_class, drop_unmapped=card.drop_unmapped)
+                            threads=threads, class_confidence=per_class, drop_unmapped=card.drop_unmapped,
+                            box_error=box_error)
     path = _verified(card_path, card.weights, card.sha256)
     return TorchDetector(path, ref, card.detector_input, threshold, card.class_map, extra_ids, class_confidence=per_class,
-                         drop_unmapped=card.drop_unmapped)
+                         drop_unmapped=card.drop_unmapped, box_error=box_error)

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from types import MappingProxyType
 
 from inspector.errors import StandardError
-from inspector.records import Desk, DeskItem, Violation
+from inspector.records import Desk, DeskItem, NotJudged, Violation
 from rules.kinds import KINDS
 from rules.kinds.min_confidence import (
     DEFAULT_THRESHOLD,
@@ -24,15 +24,25 @@ SEVERITY_WEIGHTS: Mapping[str, float] = MappingProxyType({"major": 1.0, "minor":
 class Evaluation:
     """The outcome of one desk against one standard."""
 
-    violations: tuple[Violation, ...]
+    violations: tuple[Violation, ...]  # decision fail or conditional_fail
     warnings: tuple[str, ...]  # one per unsure item (en / zh), never a silent drop
     judged_item_ids: tuple[int, ...]  # items the rules looked at
     unsure_item_ids: tuple[int, ...]  # below the confidence threshold: reported, not judged
     permitted: Mapping[int, bool]  # item id -> its class is on the whitelist (every item)
+    conditional_passes: tuple[Violation, ...] = ()  # right side of the limit by less than U
+    not_judged: tuple[NotJudged, ...] = ()  # rules that could not be judged for some items, and why
+
+    @property
+    def verdict(self) -> str:
+        """fail: something surely fails; check: nothing does, but something is conditional (a
+        person should look); pass: every judged result is a sure pass."""
+        if any(violation.decision == "fail" for violation in self.violations):
+            return "fail"
+        return "check" if self.violations or self.conditional_passes else "pass"
 
     @property
     def compliant(self) -> bool:
-        return not self.violations
+        return self.verdict == "pass"
 
     @property
     def failed_rule_ids(self) -> frozenset[str]:
@@ -46,15 +56,19 @@ def evaluate(standard: Standard, items: Sequence[DeskItem], desk: Desk) -> Evalu
     judged, unsure = split_by_confidence(items, threshold)
     warnings = tuple(unsure_warning(item, threshold, *standard.labels(item.class_name)) for item in unsure)
 
-    violations: list[Violation] = []
+    findings = []
     for rule in standard.rules:
         # Only min_confidence sees unsure items; every other rule judges confident ones alone.
         seen = items if rule.kind == "min_confidence" else judged
-        violations += KINDS[rule.kind].check(seen, desk, rule)
+        findings += KINDS[rule.kind].check(seen, desk, rule)
+    violations = [f for f in findings if isinstance(f, Violation) and f.decision != "conditional_pass"]
+    conditional = [f for f in findings if isinstance(f, Violation) and f.decision == "conditional_pass"]
 
     permitted = standard.permitted_classes
     return Evaluation(
         violations=tuple(violations),
+        conditional_passes=tuple(conditional),
+        not_judged=tuple(f for f in findings if isinstance(f, NotJudged)),
         warnings=warnings,
         judged_item_ids=tuple(item.id for item in judged),
         unsure_item_ids=tuple(item.id for item in unsure),

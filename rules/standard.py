@@ -11,7 +11,7 @@ import difflib
 import json
 from collections.abc import Iterable, Mapping
 from pathlib import Path
-from typing import Annotated, Any, Self, get_args
+from typing import Annotated, Any, Literal, Self, get_args
 
 import yaml
 from pydantic import (
@@ -64,6 +64,18 @@ class RegisteredItem(ItemSpec):
     max: StrictInt | None = Field(1, ge=0)
 
 
+class UncertaintySettings(BaseModel):
+    """How a standard turns measured values and their uncertainty into decisions."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    # k of the expanded uncertainty U = k u; 2 gives about 95 % (the SPEC's default)
+    coverage_factor: float = Field(2.0, strict=True, gt=0, le=10, allow_inf_nan=False)
+    # a further standard uncertainty of every desk measurement, cm (a counter top that is not flat,
+    # a desk outline measured with a tape): added in quadrature
+    extra_cm: float = Field(0.0, strict=True, ge=0, le=100, allow_inf_nan=False)
+
+
 class StandardHeader(BaseModel):
     """Everything in a standard but its rules: what the rules resolve their defaults from."""
 
@@ -75,6 +87,10 @@ class StandardHeader(BaseModel):
     name_en: StrictStr = Field(min_length=1)
     items: dict[StrictStr, ItemSpec]
     registered: tuple[RegisteredItem, ...] = ()
+    # ILAC-G8 decision rule: "guarded" (a guard band of U: fail or pass only when sure, else
+    # conditional) or "simple" (the measured value alone decides)
+    decision: Literal["guarded", "simple"] = "guarded"
+    uncertainty: UncertaintySettings = Field(default_factory=UncertaintySettings)
 
     def _specs(self) -> dict[str, ItemSpec]:
         return {**self.items, **{item.id: item for item in self.registered}}

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from datetime import datetime, timezone
-from typing import Any
+from typing import Any, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from inspector.history import InspectionRow
+from inspector.records import Report
 from service.state import CameraEntry
 
 API_PREFIX = "/api/v1"
@@ -33,6 +34,24 @@ class Links(BaseModel):
     desk_map: str | None = Field(None, description="bird's-eye desk map (PNG)")
 
 
+Verdict = Literal["pass", "fail", "check"]
+
+
+class ReportOut(Report):
+    """The SPEC report JSON (`inspector.records.Report`): verdict, sure and conditional results
+    with their uncertainty and decision, rules not judged and why. A report stored before verdicts
+    existed reads with the verdict its `compliant` gave (no guard band was applied then)."""
+
+    model_config = ConfigDict(frozen=True, populate_by_name=True, extra="allow")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _verdict_of_older_reports(cls, data: Any) -> Any:
+        if isinstance(data, dict) and "verdict" not in data and isinstance(data.get("compliant"), bool):
+            return {**data, "verdict": "pass" if data["compliant"] else "fail"}
+        return data
+
+
 class InspectionSummary(BaseModel):
     id: int
     camera_id: str
@@ -40,9 +59,15 @@ class InspectionSummary(BaseModel):
     captured_at: datetime | None
     inspected_at: datetime
     status: str = Field(description="ok | error | cannot_judge | occluded | camera_moved")
-    compliant: bool | None
+    verdict: Verdict | None = Field(
+        None, description="pass | fail | check (nothing surely failed but a result is within its uncertainty of the "
+                          "limit: a person should look); null when the photo was not judged (status not ok)")
+    compliant: bool | None = Field(description="true only for verdict pass")
     score: float | None
-    violation_count: int
+    violation_count: int = Field(description="violations in the report: sure and conditional fails")
+    fail_count: int | None = Field(None, description="sure fails (decision fail); null without a report")
+    check_count: int | None = Field(
+        None, description="results to check by eye: conditional fails and conditional passes; null without a report")
     origin: str = Field(description="api | batch | cli")
     run_id: str | None = None
     message: str = ""
@@ -50,7 +75,7 @@ class InspectionSummary(BaseModel):
 
 
 class Inspection(InspectionSummary):
-    report: dict[str, Any] | None = Field(description="the SPEC report JSON")
+    report: ReportOut | None = Field(description="the SPEC report JSON; null when the photo was not judged")
 
 
 class InspectionPage(BaseModel):
@@ -178,7 +203,19 @@ def inspection_links(row: InspectionRow) -> Links:
     )
 
 
-def summary_of(row: InspectionRow) -> InspectionSummary:
+def verdict_of(row: InspectionRow, report: dict | None) -> str | None:
+    """The report's verdict; for a row stored before verdicts existed, the one `compliant` gave."""
+    if row.status != "ok":
+        return None
+    if report and report.get("verdict") in ("pass", "fail", "check"):
+        return report["verdict"]
+    return None if row.compliant is None else "pass" if row.compliant else "fail"
+
+
+def summary_of(row: InspectionRow, report: dict | None = None) -> InspectionSummary:
+    report = report if report is not None else row.report()
+    results = [*report.get("violations", ()), *report.get("conditional_passes", ())] if report else []
+    fails = sum(1 for r in results if r.get("decision", "fail") == "fail")
     return InspectionSummary(
         id=row.id,
         camera_id=row.camera_id,
@@ -186,9 +223,12 @@ def summary_of(row: InspectionRow) -> InspectionSummary:
         captured_at=utc(row.captured_at),
         inspected_at=utc(row.inspected_at),
         status=row.status,
+        verdict=verdict_of(row, report),
         compliant=row.compliant,
         score=row.score,
         violation_count=row.violation_count or 0,
+        fail_count=fails if report else None,
+        check_count=len(results) - fails if report else None,
         origin=row.origin,
         run_id=row.run_id,
         message=row.message or "",
@@ -197,7 +237,9 @@ def summary_of(row: InspectionRow) -> InspectionSummary:
 
 
 def inspection_of(row: InspectionRow) -> Inspection:
-    return Inspection(**summary_of(row).model_dump(), report=row.report())
+    report = row.report()
+    return Inspection(**summary_of(row, report).model_dump(),
+                      report=ReportOut.model_validate(report) if report is not None else None)
 
 
 def standard_ref(standard) -> StandardRefOut:

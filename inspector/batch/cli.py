@@ -1,6 +1,6 @@
 """The `batch` command's body, shared by `desk-inspector batch` and `python -m inspector.batch`:
 runs the night, prints the summary line, and turns errors into exit codes
-(0 all compliant, 1 violations found, 2 setup or usage error)."""
+(0 all compliant, 1 violations found or results to check by eye, 2 setup or usage error)."""
 
 from __future__ import annotations
 

@@ -15,6 +15,7 @@ import csv
 import html
 import io
 import json
+import math
 import os
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
@@ -60,8 +61,41 @@ ERROR_KINDS = (
     ("worker process died", "crashed the worker", "处理崩溃"),
     ("", "corrupt", "文件损坏"),
 )
+# ILAC-G8 decisions (SPEC "Uncertainty and decisions"): a sure fail, or a result within its
+# uncertainty U of the limit that a person should check by eye
+DECISION_LABELS = {
+    "fail": ("fail", "不合格"),
+    "conditional_fail": ("check: likely fail", "待核查·可能不合格"),
+    "conditional_pass": ("check: likely pass", "待核查·可能合格"),
+}
+_DECISION_RANK = {"fail": 0, "conditional_fail": 1, "conditional_pass": 2}
+# how the measured value must stand to the required one, per rule kind
+_LIMIT_SIGN = {"edge_margin": "≥", "required": "≥", "zone": "≤", "keep_clear": "≤", "alignment": "≤"}
+VERDICT_LABELS = {"fail": ("FAIL", "违规"), "check": ("CHECK BY EYE", "待核查"), "pass": ("PASS", "合格"),
+                  "unknown": ("NOT JUDGED", "未判定")}
 THUMB_WIDTH_PX = 480
 MAX_PROBLEM_THUMBS = 120
+
+
+# -- decisions --------------------------------------------------------------------------------------
+def decision_of(result: dict) -> str:
+    return result.get("decision") or "fail"  # reports written before decisions: every violation a fail
+
+
+def past_limit(result: dict) -> float:
+    """How far past its limit a result is, in units of its uncertainty U: positive past it (a
+    fail), negative inside it (a conditional pass). Without a measured value or U a fail is certain."""
+    measured, required, uncertainty = result.get("measured"), result.get("required"), result.get("uncertainty")
+    inside = decision_of(result) == "conditional_pass"
+    if measured is None or required is None:
+        return -math.inf if inside else math.inf
+    scaled = abs(measured - required) / uncertainty if uncertainty else math.inf
+    return -scaled if inside else scaled
+
+
+def worst_first(result: dict) -> tuple[int, float]:
+    """Sort key: sure fails, then conditional fails, then conditional passes; furthest past the limit first."""
+    return _DECISION_RANK.get(decision_of(result), 0), -past_limit(result)
 
 
 # -- records -----------------------------------------------------------------------------------------
@@ -80,10 +114,22 @@ class SnapshotResult:
     message: str
     annotated_path: str | None
     desk_map_path: str | None
+    verdict: str | None = None  # pass | fail | check; None when not judged
+    conditional_passes: tuple[dict, ...] = ()
+    not_judged: tuple[dict, ...] = ()  # rules the core could not judge for some items, with reasons
 
     @property
     def judged(self) -> bool:
         return self.status == "ok"
+
+    @property
+    def sure_fails(self) -> list[dict]:
+        return [v for v in self.violations if decision_of(v) == "fail"]
+
+    @property
+    def to_check(self) -> list[dict]:
+        """Results a person should check by eye: conditional fails and conditional passes."""
+        return [v for v in self.violations if decision_of(v) != "fail"] + list(self.conditional_passes)
 
 
 @dataclass
@@ -128,12 +174,55 @@ class RuleTrack:
 
 
 @dataclass
+class CheckTrack:
+    """One rule on one window over the night whose results were within their uncertainty of the
+    limit: a person should check by eye. The worst of them speaks for the rule."""
+
+    rule: str
+    kind: str
+    judged: int
+    results: list[tuple[SnapshotResult, dict]] = field(default_factory=list)
+
+    @property
+    def snapshots(self) -> int:
+        return len({snap.key for snap, _ in self.results})
+
+    @property
+    def worst(self) -> tuple[SnapshotResult, dict]:
+        return min(self.results, key=lambda r: worst_first(r[1]))
+
+    @property
+    def decisions(self) -> Counter:
+        return Counter(decision_of(v) for _, v in self.results)
+
+    @property
+    def example(self) -> tuple[SnapshotResult, dict]:
+        """The worst result that has a picture (else the worst)."""
+        with_picture = [r for r in self.results if r[0].annotated_path]
+        return min(with_picture or self.results, key=lambda r: worst_first(r[1]))
+
+
+@dataclass
+class NotJudgedTrack:
+    """A rule the core could not judge for some items on one window, for one reason, over the night."""
+
+    rule: str
+    kind: str
+    reason_en: str
+    reason_zh: str
+    snapshots: int = 0
+    item_ids: set[int] = field(default_factory=set)
+
+
+@dataclass
 class WindowSummary:
     camera_id: str
     name: str
     hall_id: str
     snapshots: list[SnapshotResult]
-    rules: list[RuleTrack]
+    rules: list[RuleTrack]  # sure fails only
+    checks: list[CheckTrack] = field(default_factory=list)  # worst first
+    not_judged_rules: list[NotJudgedTrack] = field(default_factory=list)
 
     @property
     def judged(self) -> int:
@@ -141,11 +230,16 @@ class WindowSummary:
 
     @property
     def compliant(self) -> int:
-        return sum(1 for s in self.snapshots if s.judged and s.compliant)
+        return sum(1 for s in self.snapshots if s.judged and s.verdict == "pass")
 
     @property
     def failing(self) -> int:
-        return sum(1 for s in self.snapshots if s.judged and not s.compliant)
+        return sum(1 for s in self.snapshots if s.judged and s.verdict == "fail")
+
+    @property
+    def checking(self) -> int:
+        """Snapshots with verdict check: nothing surely failed, something to check by eye."""
+        return sum(1 for s in self.snapshots if s.judged and s.verdict == "check")
 
     @property
     def rate(self) -> float | None:
@@ -155,6 +249,8 @@ class WindowSummary:
     def verdict(self) -> str:
         if self.failing:
             return "fail"
+        if self.checking:
+            return "check"
         return "unknown" if not self.judged else "pass"
 
     def count(self, status: str) -> int:
@@ -218,16 +314,19 @@ class Night:
     def counts(self) -> dict:
         statuses = Counter(s.status for s in self.snapshots)
         failing = [w for w in self.windows if w.verdict == "fail"]
+        checking = [w for w in self.windows if w.verdict == "check"]
         return {
             "snapshots": len(self.snapshots),
-            "compliant": sum(1 for s in self.snapshots if s.judged and s.compliant),
-            "violations": sum(1 for s in self.snapshots if s.judged and not s.compliant),
+            "compliant": sum(1 for s in self.snapshots if s.judged and s.verdict == "pass"),
+            "violations": sum(1 for s in self.snapshots if s.judged and s.verdict == "fail"),
+            "checks": sum(1 for s in self.snapshots if s.judged and s.verdict == "check"),
             "cannot_judge": statuses["cannot_judge"], "occluded": statuses["occluded"],
             "camera_moved": statuses["camera_moved"], "error": statuses["error"], "missing": statuses["missing"],
             "problems": sum(1 for p in self.problems if p.kind != "duplicate"),
             "duplicates": sum(1 for p in self.problems if p.kind == "duplicate"),
             "windows": len(self.windows), "windows_failing": len(failing),
             "failing_windows": [w.camera_id for w in failing],
+            "windows_to_check": len(checking), "windows_checking": [w.camera_id for w in checking],
         }
 
 
@@ -258,11 +357,15 @@ def _result(site: Site, snap, row: InspectionRow | None) -> SnapshotResult:
                               None, None)
     report = row.report() or {}
     captured = _aware(row.captured_at, site) or _aware(snap.captured_at, site)
+    verdict = None
+    if row.status == "ok":  # a report written before verdicts: the one its compliant gave
+        verdict = report.get("verdict") or ("pass" if row.compliant else "fail")
     return SnapshotResult(
         key=row.key, camera_id=row.camera_id, hall_id=hall, image=row.image_name, captured_at=captured,
         night=site.night_of(captured) if captured else None, status=row.status, compliant=row.compliant,
         score=row.score, violations=tuple(report.get("violations", ())), message=row.message or "",
-        annotated_path=row.annotated_path, desk_map_path=row.desk_map_path,
+        annotated_path=row.annotated_path, desk_map_path=row.desk_map_path, verdict=verdict,
+        conditional_passes=tuple(report.get("conditional_passes", ())), not_judged=tuple(report.get("not_judged", ())),
     )
 
 
@@ -272,7 +375,7 @@ def _rule_tracks(snapshots: list[SnapshotResult]) -> list[RuleTrack]:
     streaks: dict[str, int] = defaultdict(int)
     for snap in judged:  # in capture order
         failed_here = {}
-        for violation in snap.violations:
+        for violation in snap.sure_fails:
             failed_here.setdefault(violation["rule"], violation)
         for rule, violation in failed_here.items():
             track = tracks.setdefault(rule, RuleTrack(rule, violation["kind"], violation["severity"], len(judged)))
@@ -286,8 +389,31 @@ def _rule_tracks(snapshots: list[SnapshotResult]) -> list[RuleTrack]:
     return sorted(tracks.values(), key=lambda t: (-t.failed, t.severity != "major", t.rule))
 
 
+def _check_tracks(snapshots: list[SnapshotResult]) -> list[CheckTrack]:
+    judged = [s for s in snapshots if s.judged]
+    tracks: dict[str, CheckTrack] = {}
+    for snap in judged:
+        for result in snap.to_check:
+            tracks.setdefault(result["rule"], CheckTrack(result["rule"], result["kind"], len(judged))).results.append((snap, result))
+    return sorted(tracks.values(), key=lambda t: (worst_first(t.worst[1]), t.rule))
+
+
+def _not_judged_tracks(snapshots: list[SnapshotResult]) -> list[NotJudgedTrack]:
+    tracks: dict[tuple[str, str], NotJudgedTrack] = {}
+    for snap in snapshots:
+        if not snap.judged:
+            continue
+        for entry in snap.not_judged:
+            key = (entry["rule"], entry.get("reason_en", ""))
+            track = tracks.setdefault(key, NotJudgedTrack(entry["rule"], entry.get("kind", ""), entry.get("reason_en", ""),
+                                                          entry.get("reason_zh", "")))
+            track.snapshots += 1
+            track.item_ids.update(entry.get("item_ids", ()))
+    return sorted(tracks.values(), key=lambda t: (-t.snapshots, t.rule, t.reason_en))
+
+
 def _worst_first(window: WindowSummary):
-    order = {"fail": 0, "unknown": 1, "pass": 2}[window.verdict]
+    order = {"fail": 0, "check": 1, "unknown": 2, "pass": 3}[window.verdict]
     return (order, window.rate if window.rate is not None else 1.0, -window.failing, window.camera_id)
 
 
@@ -350,12 +476,16 @@ def build_night(site: Site, found: Discovery, history: History, run_id: str = ""
     for snap in snapshots:
         by_camera[snap.camera_id].append(snap)
     windows = [
-        WindowSummary(cid, setup.name, setup.hall_id, by_camera.get(cid, []), _rule_tracks(by_camera.get(cid, [])))
+        WindowSummary(cid, setup.name, setup.hall_id, by_camera.get(cid, []), _rule_tracks(by_camera.get(cid, [])),
+                      _check_tracks(by_camera.get(cid, [])), _not_judged_tracks(by_camera.get(cid, [])))
         for cid, setup in site.cameras.items()
     ]
     windows.sort(key=_worst_first)
     halls = [HallSummary(h.hall_id, h.name, [w for w in windows if w.hall_id == h.hall_id]) for h in site.halls]
-    nights_seen = [s.night for s in snapshots if s.night is not None]
+    # the chart ends at the latest night judged: a file whose time comes from its mtime (a note
+    # dropped in the folder today) must not move the chart's window past the night being reported
+    judged_nights = [s.night for s in snapshots if s.night is not None and s.judged]
+    nights_seen = judged_nights or [s.night for s in snapshots if s.night is not None]
     last_night = max(nights_seen) if nights_seen else site.night_of(datetime.now(timezone.utc))
     return Night(site, run_id, datetime.now(site.tz), snapshots, windows, halls, list(found.problems),
                  _night_points(site, history, last_night), reference_notes(site))
@@ -467,15 +597,17 @@ def nights_chart_svg(points: list[NightPoint], halls: list[HallSummary], width: 
 
 
 def timeline_svg(window: WindowSummary, width: int = 560, height: int = 18) -> str:
-    """One cell per snapshot in capture order: green compliant, red violation, grey could not inspect."""
+    """One cell per snapshot in capture order: green compliant, red violation, amber check by eye,
+    grey could not inspect."""
     n = len(window.snapshots)
     if n == 0:
         return '<span class="muted">no snapshots</span>'
     cell = width / n
     parts = [f'<svg class="timeline" xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" width="{width}" height="{height}">']
     for i, snap in enumerate(window.snapshots):
-        kind = ("ok" if snap.compliant else "fail") if snap.judged else "na"
-        label = "compliant" if kind == "ok" else (f"{len(snap.violations)} violation(s)" if kind == "fail" else STATUS_LABELS.get(snap.status, (snap.status,))[0])
+        kind = {"pass": "ok", "check": "check"}.get(snap.verdict or "", "fail") if snap.judged else "na"
+        label = {"ok": "compliant", "check": f"{len(snap.to_check)} result(s) to check by eye",
+                 "fail": f"{len(snap.sure_fails)} violation(s)"}.get(kind) or STATUS_LABELS.get(snap.status, (snap.status,))[0]
         parts.append(f'<rect x="{i * cell:.2f}" y="0" width="{max(cell - (1 if cell > 3 else 0), 0.5):.2f}" height="{height}" '
                      f'class="t-{kind}"><title>{_when(snap.captured_at, True)} {_e(Path(snap.image).name)}: {_e(label)}</title></rect>')
     parts.append("</svg>")
@@ -483,7 +615,7 @@ def timeline_svg(window: WindowSummary, width: int = 560, height: int = 18) -> s
 
 
 _CSS = """
-:root{--ok:#1a7f37;--bad:#cf222e;--warn:#bf8700;--na:#8c959f;--ink:#1f2328;--muted:#656d76;--line:#d0d7de;--bg:#f6f8fa}
+:root{--ok:#1a7f37;--bad:#cf222e;--warn:#bf8700;--check:#d97706;--na:#8c959f;--ink:#1f2328;--muted:#656d76;--line:#d0d7de;--bg:#f6f8fa}
 *{box-sizing:border-box}body{font:14px/1.45 -apple-system,"Segoe UI","PingFang SC","Microsoft YaHei","Noto Sans CJK SC",sans-serif;
 color:var(--ink);margin:0;background:#fff}header{background:#0d1117;color:#fff;padding:18px 28px}
 header h1{margin:0 0 4px;font-size:22px}header .sub{color:#c9d1d9}main{padding:8px 28px 40px;max-width:1280px}
@@ -495,16 +627,20 @@ th{background:var(--bg);font-weight:600}td.num,th.num{text-align:right;font-vari
 .rate.good{color:var(--ok);font-weight:600}.rate.warn{color:var(--warn);font-weight:600}.rate.bad{color:var(--bad);font-weight:600}.rate.unknown{color:var(--na)}
 .badge{display:inline-block;border-radius:10px;padding:1px 8px;font-size:12px;font-weight:600;color:#fff;white-space:nowrap}
 .badge.fail{background:var(--bad)}.badge.pass{background:var(--ok)}.badge.unknown{background:var(--na)}
+.badge.check,.badge.conditional_fail{background:var(--check)}.badge.conditional_pass{background:#f6d58e;color:#1f2328}
 .badge.all_night{background:#82071e}.badge.persistent{background:var(--bad)}.badge.intermittent{background:var(--warn)}.badge.once,.badge.single{background:#d4a72c;color:#1f2328}
 .badge.major{background:var(--bad)}.badge.minor{background:var(--warn)}
 .window{border:1px solid var(--line);border-radius:10px;margin:16px 0;padding:12px 16px}.window.fail{border-left:6px solid var(--bad)}
-.window.pass{border-left:6px solid var(--ok)}.window.unknown{border-left:6px solid var(--na)}
+.window.pass{border-left:6px solid var(--ok)}.window.unknown{border-left:6px solid var(--na)}.window.check{border-left:6px solid var(--check)}
+.checks,.not-judged{border-top:1px dashed var(--line);padding:10px 0}.checks h4,.not-judged h4{margin:0 0 4px;font-size:15px}
+.checks h4{color:#9a5200}.check-rule{padding:6px 0 10px}.check-rule+.check-rule{border-top:1px dotted var(--line)}
+.not-judged table{margin:4px 0}.not-judged td{color:var(--muted)}.counts b{font-variant-numeric:tabular-nums}
 .window h3{margin:0 0 6px;font-size:17px}.viol{display:grid;grid-template-columns:minmax(260px,1fr) 480px;gap:14px;border-top:1px dashed var(--line);padding:10px 0}
 .viol img{width:100%;max-width:480px;border-radius:6px;border:1px solid var(--line)}.viol .msg{margin:4px 0}
 .rule{padding:6px 0 10px}.rule+.rule{border-top:1px dotted var(--line)}
 svg .grid{stroke:#eaeef2}svg .axis{font-size:11px;fill:#57606a}svg .value{font-size:10px;fill:#1f2328}
 svg .bar.good{fill:#2da44e}svg .bar.warn{fill:#d4a72c}svg .bar.bad{fill:#cf222e}svg .bar.unknown{fill:#8c959f}
-.t-ok{fill:#2da44e}.t-fail{fill:#cf222e}.t-na{fill:#afb8c1}.legend span{margin-right:14px}
+.t-ok{fill:#2da44e}.t-fail{fill:#cf222e}.t-check{fill:#f59e0b}.t-na{fill:#afb8c1}.legend span{margin-right:14px}
 .legend i{display:inline-block;width:10px;height:10px;margin-right:4px;vertical-align:-1px}
 details summary{cursor:pointer;color:#0969da}img.small{width:240px;border-radius:4px;border:1px solid var(--line)}
 code{font-size:12px;background:var(--bg);padding:1px 4px;border-radius:4px;word-break:break-all}
@@ -516,7 +652,7 @@ def render_html(night: Night, out_dir: Path, machine_files: dict[str, Path]) -> 
     site = night.site
     counts = night.counts()
     first, last = night.span
-    judged = counts["compliant"] + counts["violations"]
+    judged = counts["compliant"] + counts["violations"] + counts["checks"]
     rate = counts["compliant"] / judged if judged else None
     not_inspected = len(night.could_not_inspect) + counts["problems"]
     out: list[str] = [
@@ -528,18 +664,23 @@ def render_html(night: Night, out_dir: Path, machine_files: dict[str, Path]) -> 
         f'({_e(site.timezone or "local time")}) · generated {_e(_when(night.generated_at, True))} · run {_e(night.run_id)}</div></header><main>',
     ]
     # summary
-    verdict = "fail" if counts["violations"] else "pass"
+    verdict = "fail" if counts["violations"] else "check" if counts["checks"] else "pass"
     out.append('<section id="summary"><h2>Summary 概览</h2><div class="cards">')
     out.append(f'<div class="card {_rate_class(rate)}"><div class="n">{_pct(rate)}</div>snapshots compliant 合格率<br>'
                f'<span class="muted">{counts["compliant"]} of {judged} judged</span></div>')
     out.append(f'<div class="card {"bad" if counts["windows_failing"] else "good"}"><div class="n">{counts["windows_failing"]}'
-               f' / {counts["windows"]}</div>windows with violations 违规窗口</div>')
+               f' / {counts["windows"]}</div>windows with violations 违规窗口'
+               + (f'<br><span class="muted">{counts["windows_to_check"]} more to check by eye 另有待核查</span>'
+                  if counts["windows_to_check"] else "") + '</div>')
     out.append(f'<div class="card {"bad" if counts["violations"] else "good"}"><div class="n">{counts["violations"]}</div>'
                f'snapshots with violations 违规快照</div>')
+    out.append(f'<div class="card {"warn" if counts["checks"] else "good"}" id="checks-card"><div class="n">{counts["checks"]}</div>'
+               f'snapshots to check by eye 待人工核查<br><span class="muted">within the uncertainty of a limit</span></div>')
     out.append(f'<div class="card {"warn" if not_inspected else "good"}"><div class="n">{not_inspected}</div>'
                f'could not inspect 无法检查</div>')
     out.append(f'<div class="card"><div class="n">{counts["snapshots"]}</div>snapshots 快照总数</div></div>')
-    out.append(f'<p id="verdict" class="badge {verdict}">{"VIOLATIONS FOUND 发现违规" if verdict == "fail" else "ALL COMPLIANT 全部合格"}</p>')
+    verdict_text = {"fail": "VIOLATIONS FOUND 发现违规", "check": "CHECK BY EYE 请人工核查", "pass": "ALL COMPLIANT 全部合格"}[verdict]
+    out.append(f'<p id="verdict" class="badge {verdict}">{verdict_text}</p>')
     out.append("</section>")
 
     # halls
@@ -563,7 +704,8 @@ def render_html(night: Night, out_dir: Path, machine_files: dict[str, Path]) -> 
     # windows, worst first
     out.append('<section id="windows"><h2>Windows, worst first 各窗口（最差在前）</h2>'
                '<p class="legend"><span><i class="t-ok" style="background:#2da44e"></i>compliant 合格</span>'
-               '<span><i style="background:#cf222e"></i>violation 违规</span><span><i style="background:#afb8c1"></i>'
+               '<span><i style="background:#cf222e"></i>violation 违规</span>'
+               '<span><i style="background:#f59e0b"></i>check by eye 待人工核查</span><span><i style="background:#afb8c1"></i>'
                'could not inspect 无法检查</span> — one cell per snapshot, in capture order</p>')
     for window in night.windows:
         out.append(_window_html(window, out_dir, [p for p in night.problems if p.camera_id == window.camera_id
@@ -583,23 +725,112 @@ def render_html(night: Night, out_dir: Path, machine_files: dict[str, Path]) -> 
     return "\n".join(out)
 
 
-def _num(value: float | None, unit: str | None) -> str:
+def _num(value: float | None, unit: str | None, uncertainty: float | None = None) -> str:
+    """'2.2 cm', or with its expanded uncertainty '2.2 ± 1.3 cm'."""
     if value is None:
         return "—"
-    text = f"{value:.0f}" if unit == "count" else f"{value:.1f}"
+    digits = 0 if unit == "count" else 1
+    text = f"{value:.{digits}f}" + (f" ± {uncertainty:.{digits}f}" if uncertainty is not None else "")
     return f"{text} {unit}" if unit else text
+
+
+def _measured(result: dict) -> str:
+    return _num(result.get("measured"), result.get("unit"), result.get("uncertainty"))
+
+
+def _required(result: dict) -> str:
+    sign = _LIMIT_SIGN.get(result.get("kind", ""))
+    return f"{sign} {_num(result.get('required'), result.get('unit'))}" if sign else _num(result.get("required"), result.get("unit"))
+
+
+def _gap(result: dict) -> str:
+    """'0.9 cm past the limit (0.7 U)': how far a conditional result lies from its limit."""
+    measured, required, uncertainty = result.get("measured"), result.get("required"), result.get("uncertainty")
+    if measured is None or required is None or not uncertainty:
+        return ""
+    side = ("inside the limit", "距限值") if decision_of(result) == "conditional_pass" else ("past the limit", "超出限值")
+    gap = abs(measured - required)
+    return f"{_num(gap, result.get('unit'))} {side[0]} {side[1]} ({gap / uncertainty:.1f} U)"
+
+
+def _picture_html(snap: SnapshotResult, out_dir: Path) -> str:
+    thumb = _thumbnail(snap.annotated_path)
+    if not thumb:
+        return '<span class="muted">no picture kept (run with --pictures changes, violations or all)</span>'
+    return (f'<a href="{_e(_link(snap.annotated_path, out_dir))}"><img src="{thumb}" alt="annotated snapshot '
+            f'{_e(Path(snap.image).name)}"></a><div class="muted">{_e(Path(snap.image).name)} · {_e(_when(snap.captured_at, True))}</div>')
+
+
+def _checks_html(window: WindowSummary, out_dir: Path, shown: set[str]) -> str:
+    """The results to check by eye, apart from the sure violations, worst first (furthest past
+    the limit relative to U); each rule once, spoken for by its worst result."""
+    if not window.checks:
+        return ""
+    blocks = []
+    for track in window.checks:
+        snap, worst = track.worst
+        en, zh = DECISION_LABELS[decision_of(worst)]
+        decisions = ", ".join(f"{n} {DECISION_LABELS[d][0]} {DECISION_LABELS[d][1]}" for d, n in sorted(
+            track.decisions.items(), key=lambda kv: _DECISION_RANK[kv[0]]))
+        values = ""
+        if worst.get("measured") is not None:
+            gap = _gap(worst)
+            values = (f'<div>worst 最差: measured 实测 <b>{_e(_measured(worst))}</b>, required 要求 {_e(_required(worst))}'
+                      f'{"; " + _e(gap) if gap else ""} · {_e(_when(snap.captured_at))} {_e(Path(snap.image).name)}</div>')
+        rows = "".join(
+            f"<tr><td>{_e(_when(s.captured_at, True))}</td><td>{_e(Path(s.image).name)}</td>"
+            f"<td>{_e(DECISION_LABELS[decision_of(v)][0])}</td><td class='num'>{_e(_measured(v) if v.get('measured') is not None else '')}</td>"
+            f"<td>{_e(_gap(v))}</td><td>"
+            + (f"<a href='{_e(_link(s.annotated_path, out_dir))}'>picture</a>" if s.annotated_path else "")
+            + "</td></tr>"
+            for s, v in sorted(track.results, key=lambda r: worst_first(r[1]))
+        )
+        blocks.append(
+            f'<div class="check-rule" data-rule="{_e(track.rule)}" data-decision="{_e(decision_of(worst))}">'
+            f'<div><span class="badge {_e(decision_of(worst))}">{_e(en)} {_e(zh)}</span> <b>{_e(track.rule)}</b> '
+            f'<span class="muted">({_e(track.kind)})</span></div>'
+            f'<div>to check in <b>{track.snapshots} of {track.judged}</b> judged snapshots: {_e(decisions)}</div>'
+            f'<div class="msg">{_e(worst.get("message_zh"))}<br>{_e(worst.get("message_en"))}</div>{values}'
+            f'<details><summary>every result to check ({len(track.results)}), worst first</summary><table><tr><th>time</th>'
+            f'<th>file</th><th>decision</th><th class="num">measured ± U</th><th>from the limit</th><th></th></tr>{rows}</table>'
+            f'</details></div>')
+    example = next((t.example[0] for t in window.checks if t.example[0].annotated_path), window.checks[0].worst[0])
+    picture = (f'<div class="muted">picture above: {_e(Path(example.image).name)}</div>' if example.key in shown else
+               _picture_html(example, out_dir))
+    return (f'<div class="checks" data-section="check-by-eye"><h4>Check by eye 待人工核查 ({len(window.checks)})</h4>'
+            f'<p class="muted">not sure violations: the measured value is within its uncertainty U (k = 2) of the limit, '
+            f'so the photo cannot tell; look at the desk or the picture. Worst first (furthest past the limit, in U). '
+            f'实测值距限值不到其测量不确定度，请人工核查。</p>'
+            f'<div class="viol"><div>{"".join(blocks)}</div><div>{picture}</div></div></div>')
+
+
+def _not_judged_html(window: WindowSummary) -> str:
+    if not window.not_judged_rules:
+        return ""
+    rows = "".join(
+        f'<tr data-rule="{_e(t.rule)}"><td><b>{_e(t.rule)}</b> <span class="muted">({_e(t.kind)})</span></td>'
+        f'<td>{_e(" ".join(f"#{i}" for i in sorted(t.item_ids)))}</td><td class="num">{t.snapshots}</td>'
+        f'<td class="reason">{_e(t.reason_zh)}<br>{_e(t.reason_en)}</td></tr>'
+        for t in window.not_judged_rules)
+    return (f'<div class="not-judged" data-section="not-judged"><h4>Not judged 未判定</h4>'
+            f'<p class="muted">rules that could not be judged for some items: neither a pass nor a violation '
+            f'以下规则对这些物品无法判定（不算合格，也不算违规）</p><table><tr><th>rule 规则</th><th>items 物品</th>'
+            f'<th class="num">snapshots 快照</th><th>reason 原因</th></tr>{rows}</table></div>')
 
 
 def _window_html(window: WindowSummary, out_dir: Path, problems: list[Problem]) -> str:
     not_judged = {s: window.count(s) for s in NOT_JUDGED + ("missing",) if window.count(s)}
     extra = ", ".join(f"{n} {STATUS_LABELS[s][0]}" for s, n in not_judged.items())
-    verdict_text = {"fail": "FAIL 违规", "pass": "PASS 合格", "unknown": "NOT JUDGED 未判定"}[window.verdict]
+    verdict_text = " ".join(VERDICT_LABELS[window.verdict])
     title = _e(window.name) + (f' <span class="muted">{_e(window.camera_id)}</span>' if window.name != window.camera_id else "")
     out = [f'<article class="window {window.verdict}" id="window-{_e(window.camera_id)}" data-camera="{_e(window.camera_id)}" '
            f'data-verdict="{window.verdict}">',
            f'<h3>{title} <span class="muted">· {_e(window.hall_id)}</span> <span class="badge {window.verdict}">{verdict_text}</span></h3>',
            f'<div>compliance 合格率 <b class="rate {_rate_class(window.rate)}">{_pct(window.rate)}</b> '
            f'({window.compliant} of {window.judged} judged snapshots){"; " + _e(extra) if extra else ""}</div>',
+           f'<div class="counts" data-pass="{window.compliant}" data-check="{window.checking}" data-fail="{window.failing}">'
+           f'verdicts 判定: <b>{window.compliant}</b> pass 合格 · <b>{window.checking}</b> check 待核查 · '
+           f'<b>{window.failing}</b> fail 违规</div>',
            timeline_svg(window)]
     out += [f'<div class="muted">⚠ {_e(p.message)}: <code>{_e(p.path)}</code></div>' for p in problems]
     # rules whose example is the same snapshot share one picture
@@ -608,24 +839,19 @@ def _window_html(window: WindowSummary, out_dir: Path, problems: list[Problem]) 
         groups.setdefault(track.example[0].key, []).append(track)
     for tracks in groups.values():
         snap = tracks[0].example[0]
-        thumb = _thumbnail(snap.annotated_path)
-        full = _link(snap.annotated_path, out_dir)
-        picture = (f'<a href="{_e(full)}"><img src="{thumb}" alt="annotated snapshot {_e(Path(snap.image).name)}"></a>'
-                   f'<div class="muted">{_e(Path(snap.image).name)} · {_e(_when(snap.captured_at, True))}</div>'
-                   if thumb else '<span class="muted">no picture kept (run with --pictures changes, violations or all)</span>')
+        picture = _picture_html(snap, out_dir)
         blocks = []
         for track in tracks:
             violation = track.example[1]
             en, zh = PERSISTENCE_LABELS[track.persistence]
-            unit = violation.get("unit")
             measured = ""
             if violation.get("measured") is not None:
-                required = f", required 要求 {_num(violation.get('required'), unit)}" if violation.get("required") is not None else ""
-                measured = (f"<div>measured 实测 <b>{_e(_num(violation['measured'], unit))}</b>{_e(required)}"
+                required = f", required 要求 {_required(violation)}" if violation.get("required") is not None else ""
+                measured = (f"<div>measured 实测 <b>{_e(_measured(violation))}</b>{_e(required)}"
                             f"{'; over the night ' + _e(track.measured_range()) if track.failed > 1 else ''}</div>")
             rows = "".join(
                 f"<tr><td>{_e(_when(s.captured_at, True))}</td><td>{_e(Path(s.image).name)}</td>"
-                f"<td class='num'>{_e(_num(v.get('measured'), v.get('unit')) if v.get('measured') is not None else '')}</td>"
+                f"<td class='num'>{_e(_measured(v) if v.get('measured') is not None else '')}</td>"
                 f"<td>{_e(v.get('message_en'))}</td><td>"
                 + (f"<a href='{_e(_link(s.annotated_path, out_dir))}'>picture</a>" if s.annotated_path else "")
                 + "</td></tr>"
@@ -644,6 +870,8 @@ def _window_html(window: WindowSummary, out_dir: Path, problems: list[Problem]) 
                 f'<th class="num">measured</th><th>message</th><th></th></tr>{rows}</table></details></div>'
             )
         out.append(f'<div class="viol"><div>{"".join(blocks)}</div><div>{picture}</div></div>')
+    out.append(_checks_html(window, out_dir, set(groups)))
+    out.append(_not_judged_html(window))
     out.append("</article>")
     return "".join(out)
 
@@ -701,9 +929,12 @@ def snapshot_rows(night: Night, include_problems: bool = True) -> list[dict]:
         rows.append({
             "hall": snap.hall_id, "camera": snap.camera_id, "camera_name": names.get(snap.camera_id, snap.camera_id),
             "night": snap.night.isoformat() if snap.night else "", "captured_at": snap.captured_at.isoformat() if snap.captured_at else "",
-            "image": snap.image, "status": snap.status, "compliant": "" if snap.compliant is None else snap.compliant,
-            "score": "" if snap.score is None else snap.score, "violations": len(snap.violations),
-            "rules_failed": ";".join(sorted({v["rule"] for v in snap.violations})),
+            "image": snap.image, "status": snap.status, "verdict": snap.verdict or "",
+            "compliant": "" if snap.compliant is None else snap.compliant,
+            "score": "" if snap.score is None else snap.score, "violations": len(snap.sure_fails),
+            "rules_failed": ";".join(sorted({v["rule"] for v in snap.sure_fails})),
+            "to_check": len(snap.to_check), "rules_to_check": ";".join(sorted({v["rule"] for v in snap.to_check})),
+            "rules_not_judged": ";".join(sorted({e["rule"] for e in snap.not_judged})),
             "reason_kind": error_kind(snap.message)[0] if snap.status == "error" else "", "message": snap.message,
             "annotated": snap.annotated_path or "",
         })
@@ -712,7 +943,8 @@ def snapshot_rows(night: Night, include_problems: bool = True) -> list[dict]:
             "hall": night.site.hall_of(problem.camera_id).hall_id if problem.camera_id in night.site.cameras else "",
             "camera": problem.camera_id or "", "camera_name": "", "night": "",
             "captured_at": problem.captured_at.isoformat() if problem.captured_at else "", "image": problem.path,
-            "status": problem.kind, "compliant": "", "score": "", "violations": 0, "rules_failed": "",
+            "status": problem.kind, "verdict": "", "compliant": "", "score": "", "violations": 0, "rules_failed": "",
+            "to_check": 0, "rules_to_check": "", "rules_not_judged": "",
             "reason_kind": STATUS_LABELS[problem.kind][0], "message": problem.message, "annotated": "",
         })
     return rows
@@ -725,7 +957,8 @@ def window_rows(night: Night) -> list[dict]:
         rows.append({
             "hall": window.hall_id, "camera": window.camera_id, "name": window.name, "verdict": window.verdict,
             "snapshots": len(window.snapshots), "judged": window.judged, "compliant": window.compliant,
-            "with_violations": window.failing, **{status: window.count(status) for status in NOT_JUDGED},
+            "with_violations": window.failing, "to_check": window.checking,
+            **{status: window.count(status) for status in NOT_JUDGED},
             "compliance_rate": "" if window.rate is None else round(window.rate, 4),
             "worst_rule": worst.rule if worst else "", "worst_rule_failed": worst.failed if worst else 0,
             "worst_rule_persistence": worst.persistence if worst else "",
@@ -758,7 +991,13 @@ def night_json(night: Night) -> dict:
                                "measured": [v.get("measured") for _, v in t.failures],
                                "required": next((v.get("required") for _, v in t.failures), None),
                                "unit": next((v.get("unit") for _, v in t.failures), None),
-                               "example": t.example[0].image} for t in window.rules]}
+                               "example": t.example[0].image} for t in window.rules],
+             "checks": [{"rule": t.rule, "kind": t.kind, "snapshots": t.snapshots, "judged": t.judged,
+                         "decisions": dict(t.decisions), "worst": {**t.worst[1], "image": t.worst[0].image,
+                                                                   "past_limit_u": _json_number(past_limit(t.worst[1]))}}
+                        for t in window.checks],
+             "not_judged": [{"rule": t.rule, "kind": t.kind, "item_ids": sorted(t.item_ids), "snapshots": t.snapshots,
+                             "reason_en": t.reason_en, "reason_zh": t.reason_zh} for t in window.not_judged_rules]}
             for row, window in zip(window_rows(night), night.windows)
         ],
         "snapshots": snapshot_rows(night, include_problems=False),
@@ -771,6 +1010,10 @@ def night_json(night: Night) -> dict:
                     "per_hall": p.per_hall} for p in night.nights],
         "notes": [{"camera": c, "note": n} for c, n in night.notes],
     }
+
+
+def _json_number(value: float) -> float | None:
+    return round(value, 3) if math.isfinite(value) else None
 
 
 def _atomic_text(path: Path, text: str) -> None:

@@ -60,6 +60,7 @@ class BatchSummary:
     already_done: int  # found in the history and skipped (resume)
     compliant: int
     with_violations: int
+    to_check: int  # judged snapshots whose verdict is "check": something conditional, a person should look
     cannot_judge: int
     occluded: int
     camera_moved: int
@@ -75,20 +76,21 @@ class BatchSummary:
 
     @property
     def exit_code(self) -> int:
-        """0 every judged snapshot compliant, 1 any violation (setup errors raise before this)."""
-        return 1 if self.with_violations else 0
+        """0 every judged snapshot compliant, 1 any violation or result to check by eye (as
+        `inspect`: a check is not compliant); setup errors raise before this."""
+        return 1 if self.with_violations or self.to_check else 0
 
     @property
     def could_not_inspect(self) -> int:
         return self.cannot_judge + self.occluded + self.camera_moved + self.errors + self.problems
 
     def line(self) -> str:
-        verdict = "FAIL" if self.with_violations else "PASS"
+        verdict = "FAIL" if self.with_violations else "CHECK" if self.to_check else "PASS"
         failing = f" ({', '.join(self.failing_windows[:5])}{', ...' if len(self.failing_windows) > 5 else ''})" \
             if self.failing_windows else ""
         return (
             f"{verdict} {self.site_id}: {self.snapshots} snapshot(s) from {self.windows} window(s): "
-            f"{self.compliant} compliant, {self.with_violations} with violations, "
+            f"{self.compliant} compliant, {self.with_violations} with violations, {self.to_check} to check by eye, "
             f"{self.could_not_inspect} could not be inspected; "
             f"{self.windows_failing} window(s) failing{failing}; "
             f"{self.inspected_now} inspected now, {self.already_done} already in history; "
@@ -262,7 +264,8 @@ def run_batch(
         site_id=site.site_id, run_id=run_id, out_dir=out_dir, database_url=url,
         report_html=paths.html, report_csv=paths.csv, report_json=paths.json,
         snapshots=len(snapshots), inspected_now=inspected, already_done=len(snapshots) - len(todo),
-        compliant=counts["compliant"], with_violations=counts["violations"], cannot_judge=counts["cannot_judge"],
+        compliant=counts["compliant"], with_violations=counts["violations"], to_check=counts["checks"],
+        cannot_judge=counts["cannot_judge"],
         occluded=counts["occluded"], camera_moved=counts["camera_moved"], errors=counts["error"],
         problems=len(found.problems) - counts["duplicates"], windows=counts["windows"],
         windows_failing=counts["windows_failing"], failing_windows=tuple(counts["failing_windows"]),

@@ -197,6 +197,14 @@ class DeskSpec:
         return np.array([(x, y, 0.0) for x, y in self.outline_cm])
 
 
+# Classes with a shape variant unlike their typical one (what inspector.footprint's SOLIDS assume):
+# a box-shaped mouse or desk phone, a flat scanner-like document camera, a monitor without a stand,
+# a cup without a handle.
+ATYPICAL_CLASSES = frozenset({"mouse", "telephone", "document_camera", "monitor", "cup"})
+MONITOR_ON_FOOT, MONITOR_ON_EDGE = 0, 1  # the atypical monitor's variants
+MONITOR_FOOT_CM = 1.2  # height of the low foot an atypical monitor's panel sits on
+
+
 @dataclass(frozen=True)
 class ItemSpec:
     """One object on the desk.  The mesh fills the box size_cm x height_cm in its own frame.
@@ -214,6 +222,14 @@ class ItemSpec:
     appearance_seed: int = 0  # drives colours, variants and printed textures
     colour_bgr: BGR | None = None  # main colour; None = drawn from appearance_seed
     variant: int | None = None  # shape variant; None = drawn from appearance_seed
+    # A shape unlike the class's typical one (ATYPICAL_CLASSES; models.synth.shapes
+    # ATYPICAL_BUILDERS): tests the inspector's placement off its assumed solids.
+    atypical: bool = False
+
+    def __post_init__(self):
+        if self.atypical and self.class_name not in ATYPICAL_CLASSES:
+            raise ValueError(f"no atypical shape for class {self.class_name!r} "
+                             f"(have: {', '.join(sorted(ATYPICAL_CLASSES))})")
 
     def box_polygon_cm(self) -> Polygon:
         """The rotated size box on z = 0 (a superset of the true footprint)."""
@@ -255,6 +271,11 @@ class Scene:
     def to_dict(self) -> dict:
         d = asdict(self)
         d["camera"] = self.camera.to_dict()
+        # only atypical items say so: scene files written before the field existed stay the same
+        for key in ("items", "clutter"):
+            for item in d[key]:
+                if not item["atypical"]:
+                    del item["atypical"]
         return d
 
 
@@ -456,6 +477,40 @@ def sample_yaw(rng: np.random.Generator, class_name: str) -> float:
     return float(rng.uniform(-30.0, 30.0))
 
 
+def make_atypical(rng: np.random.Generator, spec: ItemSpec) -> ItemSpec:
+    """`spec` with its class's atypical shape, sized as such things are, inside its old box.
+
+    The box keeps its customer-side face (local -y) where it was, so an item placed near the
+    front edge stays there and the new box never overlaps a neighbour."""
+    w, d = spec.size_cm
+    h = spec.height_cm
+    variant = spec.variant
+    name = spec.class_name
+    if name == "mouse":
+        h = rng.uniform(2.0, 3.0)  # a plain low cuboid, no hump
+    elif name == "telephone":
+        h = rng.uniform(4.0, 7.0)
+    elif name == "document_camera":
+        h = rng.uniform(4.0, 6.0)  # a scanner-like slab, no arm
+    elif name == "monitor":
+        variant = int(rng.integers(0, 2))
+        panel_h = w * rng.uniform(0.55, 0.62)
+        if variant == MONITOR_ON_FOOT:
+            h, new_d = MONITOR_FOOT_CM + panel_h, rng.uniform(12.0, 17.0)
+        else:  # the panel on its bottom edge, a kickstand behind it
+            h, new_d = panel_h, rng.uniform(6.0, 12.0)
+        d = min(d, new_d)
+    elif name != "cup":  # a cup keeps its size: only the handle goes
+        raise ValueError(f"no atypical shape for class {name!r}")
+    d = round(d, 2)
+    shift = (spec.size_cm[1] - d) / 2  # toward local -y, the customer side
+    a = math.radians(spec.yaw_deg)
+    cx, cy = spec.center_cm
+    center = (round(cx + math.sin(a) * shift, 2), round(cy - math.cos(a) * shift, 2))
+    return replace(spec, center_cm=center, size_cm=(w, d), height_cm=round(float(h), 2), variant=variant,
+                   atypical=True)
+
+
 def place_items(
     rng: np.random.Generator,
     desk: DeskSpec,
@@ -512,11 +567,16 @@ def sample_scene(
     camera_kwargs: dict | None = None,
     effects: bool = True,
     class_boost: Mapping[str, float] | None = None,
+    atypical_share: float = 0.0,
 ) -> Scene:
     """A random desk scene: desk, camera, non-overlapping items of `classes`, clutter, light.
 
     `class_boost` multiplies a class's draw weight (training sets rich in the classes a model
-    misses); the held-out set is drawn without it."""
+    misses); the held-out set is drawn without it. `atypical_share` of the items of
+    ATYPICAL_CLASSES get their class's atypical shape (make_atypical); those draws come last, so
+    the scene is otherwise the one the same seed gives without them."""
+    if not 0.0 <= atypical_share <= 1.0:
+        raise ValueError(f"atypical_share must be in [0, 1], got {atypical_share!r}")
     desk = desk or sample_desk(rng)
     camera = camera or sample_camera(rng, desk, image_size=image_size, **(camera_kwargs or {}))
     boost = class_boost or {}
@@ -539,8 +599,12 @@ def sample_scene(
     nc = int(rng.integers(n_clutter_range[0], n_clutter_range[1] + 1))
     kinds = [str(k) for k in rng.choice(list(CLUTTER_KINDS), size=nc)]
     clutter = place_items(rng, desk, kinds, placed=items, edge_item_prob=0.0)
-    return Scene(camera=camera, desk=desk, items=tuple(items), clutter=tuple(clutter),
-                 light=sample_light(rng), effects=sample_effects(rng) if effects else Effects())
+    light = sample_light(rng)
+    photo = sample_effects(rng) if effects else Effects()
+    if atypical_share > 0:  # no extra draws otherwise: existing seeds give the same scenes
+        items = [make_atypical(rng, it) if it.class_name in ATYPICAL_CLASSES and rng.random() < atypical_share
+                 else it for it in items]
+    return Scene(camera=camera, desk=desk, items=tuple(items), clutter=tuple(clutter), light=light, effects=photo)
 
 
 def _t3(v) -> Vec3:

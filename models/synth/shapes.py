@@ -22,7 +22,7 @@ import cv2
 import numpy as np
 from shapely.geometry import MultiPoint
 
-from .scene import ItemSpec
+from .scene import MONITOR_FOOT_CM, MONITOR_ON_FOOT, ItemSpec
 
 TEX_PX_PER_CM = 10.0  # texture resolution for printed surfaces
 
@@ -535,6 +535,8 @@ def build_cup(spec, rng):
     H = spec.height_cm
     colour = _pick(rng, CUP_COLOURS, spec)
     v = _variant(rng, spec, 3, p=[0.55, 0.3, 0.15])
+    if spec.atypical and v == 0:  # no handle: a tumbler or a paper cup
+        v = 1 + spec.appearance_seed % 2
     liquid = [(30, 60, 110), (40, 110, 150), (20, 30, 50), None][int(rng.integers(0, 4))]
     if v == 1:  # tumbler / thermos with a lid
         r = min(W, D) / 2
@@ -811,6 +813,62 @@ def build_food(spec, rng):
                   top_tex=top_tex(img, -s * W / 2, s * W / 2, -s * D / 2, s * D / 2, H))]
 
 
+# ---- atypical shapes (ItemSpec.atypical): unlike what inspector.footprint assumes ------
+# Each fills its size box like the typical builders, so the truth (taken from the mesh) is exact.
+
+
+def build_box_mouse(spec, rng):
+    """A plain low cuboid, no hump."""
+    W, D = spec.size_cm
+    H = spec.height_cm
+    body = _pick(rng, DARK * 2 + LIGHT, spec)
+    top = _canvas(40, 60, body)
+    cv2.line(top, (20, 60), (20, 30), _shade(body, 0.5), 1)
+    cv2.line(top, (0, 30), (40, 30), _shade(body, 0.6), 1)
+    return [box(-W / 2, W / 2, -D / 2, D / 2, 0, H, _shade(body, 0.9), top=top)]
+
+
+def build_box_telephone(spec, rng):
+    """A flat cuboid with the keypad on its top, no sloped body, no handset."""
+    W, D = spec.size_cm
+    H = spec.height_cm
+    body = _pick(rng, DARK * 2 + LIGHT, spec)
+    key = (200, 200, 200) if np.mean(body) < 120 else (90, 90, 90)
+    return [box(-W / 2, W / 2, -D / 2, D / 2, 0, H, _shade(body, 0.95), top=tex_keypad(rng, W, D, body, key))]
+
+
+def build_flat_document_camera(spec, rng):
+    """A low scanner-like slab: a glass top under a lid frame, no arm, no head."""
+    W, D = spec.size_cm
+    H = spec.height_cm
+    body = _pick(rng, DARK * 2 + LIGHT, spec)
+    w, h = _tex_size(W, D, ppc=8)
+    top = _canvas(w, h, body)
+    m = max(2, int(0.08 * min(w, h)))
+    cv2.rectangle(top, (m, m), (w - m, h - m), (70, 80, 75), -1)  # the glass
+    cv2.circle(top, (w - m // 2 - 1, m // 2 + 1), max(1, m // 3), (40, 170, 40), -1)
+    return [box(-W / 2, W / 2, -D / 2, D / 2, 0, H, body, top=_noise(top, rng, 2.0))]
+
+
+def build_standless_monitor(spec, rng):
+    """The panel on a low foot (variant MONITOR_ON_FOOT) or on its bottom edge with a kickstand
+    behind it (MONITOR_ON_EDGE); the screen faces the staff (+y) either way."""
+    W, D = spec.size_cm
+    H = spec.height_cm
+    plastic = _pick(rng, DARK * 3 + LIGHT, spec)
+    pt = float(np.clip(0.15 * D, 1.0, 2.5))  # panel thickness
+    if _variant(rng, spec, 2) == MONITOR_ON_FOOT:
+        z0 = min(MONITOR_FOOT_CM, 0.2 * H)
+        yp = min(D / 2 - pt, 0.15 * D)  # the panel stands on the foot, a little toward the staff
+        screen = tex_screen(rng, W, H - z0)
+        return [box(-0.3 * W, 0.3 * W, -D / 2, D / 2, 0, z0, plastic),
+                box(-W / 2, W / 2, yp, yp + pt, z0, H, plastic, back=screen, back_emissive=0.55)]
+    screen = tex_screen(rng, W, H)
+    panel = box(-W / 2, W / 2, D / 2 - pt, D / 2, 0, H, plastic, back=screen, back_emissive=0.55)
+    prof = np.array([(-D / 2, 0.0), (D / 2 - pt, 0.0), (D / 2 - pt, 0.4 * H)])
+    return [panel, extrude_x(prof, -0.1 * W, 0.1 * W, _shade(plastic, 0.9))]
+
+
 # ---- clutter (no SPEC class) ---------------------------------------------------------
 
 
@@ -880,6 +938,11 @@ SHAPE_BUILDERS: dict[str, Builder] = {
     "keyboard": build_keyboard, "mouse": build_mouse, "name_plate": build_name_plate,
     "mobile_phone": build_mobile_phone, "bottle": build_bottle, "bag": build_bag, "food": build_food,
 }
+# cups have their atypical (handleless) shapes among their variants: build_cup picks one
+ATYPICAL_BUILDERS: dict[str, Builder] = {
+    "mouse": build_box_mouse, "telephone": build_box_telephone, "document_camera": build_flat_document_camera,
+    "monitor": build_standless_monitor, "cup": build_cup,
+}
 CLUTTER_BUILDERS: dict[str, Builder] = {
     "tissue_box": build_tissue_box, "stapler": build_stapler, "plant": build_plant,
     "file_tray": build_file_tray, "sticky_notes": build_sticky_notes, "tape_dispenser": build_tape_dispenser,
@@ -894,7 +957,10 @@ def yaw_matrix(yaw_deg: float) -> np.ndarray:
 
 def build_local(spec: ItemSpec) -> list[Part]:
     """The item's parts in its own frame (no yaw, centred at the origin)."""
-    builder = SHAPE_BUILDERS.get(spec.class_name) or CLUTTER_BUILDERS.get(spec.class_name)
+    if spec.atypical:
+        builder = ATYPICAL_BUILDERS.get(spec.class_name)
+    else:
+        builder = SHAPE_BUILDERS.get(spec.class_name) or CLUTTER_BUILDERS.get(spec.class_name)
     if builder is None:
         raise KeyError(f"no shape for class {spec.class_name!r}")
     rng = np.random.default_rng(spec.appearance_seed)

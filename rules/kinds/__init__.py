@@ -8,6 +8,7 @@ one module in this package (found automatically) and one test file.
 from __future__ import annotations
 
 import importlib
+import math
 import pkgutil
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -16,7 +17,9 @@ from typing import Annotated, ClassVar, Literal, Protocol, Self
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
 from inspector.classes import CLASS_LABELS
-from inspector.records import Desk, DeskItem, Violation
+from inspector.records import Decision, Desk, DeskItem, NotJudged, Violation
+from inspector.uncertainty import COVERAGE_FACTOR
+from rules.decision import DecisionRule, decide
 
 Severity = Literal["minor", "major"]
 Unit = Literal["cm", "deg", "count"]
@@ -57,6 +60,12 @@ class StandardInfo(Protocol):
     @property
     def count_limits(self) -> Mapping[str, tuple[int, int | None]]: ...
 
+    @property
+    def decision(self) -> str: ...
+
+    @property
+    def uncertainty(self): ...  # rules.standard.UncertaintySettings
+
 
 class RuleParams(BaseModel):
     """One rule of a standard: its id, severity and the parameters of its kind."""
@@ -66,16 +75,24 @@ class RuleParams(BaseModel):
     kind: ClassVar[str] = ""  # set by @register
     class_fields: ClassVar[tuple[str, ...]] = ()  # fields holding class ids, checked when loading
     zone_fields: ClassVar[tuple[str, ...]] = ()  # fields naming layout zones, checked against the desk
-    engine_fields: ClassVar[frozenset[str]] = frozenset({"labels"})  # filled by resolve(), not written
+    # filled by resolve() from the standard, never written in a rule
+    engine_fields: ClassVar[frozenset[str]] = frozenset({"labels", "decision", "coverage_factor", "extra_cm"})
 
     id: str = Field(min_length=1)
     severity: Severity = "major"  # a kind changes the default by redeclaring the field
     # Class id -> (zh, en), from the standard so that messages name registered items too.
     labels: dict[str, tuple[str, str]] = Field(default_factory=dict, exclude=True, repr=False)
+    # The standard's decision rule and uncertainty settings (rules.decision, rules.standard)
+    decision: DecisionRule = Field("guarded", exclude=True, repr=False)
+    coverage_factor: float = Field(COVERAGE_FACTOR, exclude=True, repr=False)
+    extra_cm: float = Field(0.0, exclude=True, repr=False)
 
     def resolve(self, standard: StandardInfo) -> Self:
-        """Fill the defaults that come from the standard (labels, whitelists, counts)."""
-        return self.model_copy(update={"labels": dict(standard.label_table)})
+        """Fill the defaults that come from the standard (labels, whitelists, counts, decisions)."""
+        return self.model_copy(update={
+            "labels": dict(standard.label_table), "decision": standard.decision,
+            "coverage_factor": standard.uncertainty.coverage_factor, "extra_cm": standard.uncertainty.extra_cm,
+        })
 
     def class_refs(self) -> list[tuple[str, str]]:
         """(field path, class id) for every class id this rule names, to check on load."""
@@ -122,6 +139,8 @@ class RuleParams(BaseModel):
         measured: float | None = None,
         required: float | None = None,
         unit: Unit | None = None,
+        uncertainty: float | None = None,
+        decision: Decision = "fail",
     ) -> Violation:
         return Violation(
             rule=self.id,
@@ -133,7 +152,45 @@ class RuleParams(BaseModel):
             unit=unit,
             message_en=message_en,
             message_zh=message_zh,
+            uncertainty=uncertainty,
+            decision=decision,
         )
+
+    def expanded(self, sigma: float | None) -> float | None:
+        """U = k * u of a measured value's standard uncertainty, the standard's extra term included
+        (for values in cm); None when nothing was propagated."""
+        if sigma is None:
+            return None
+        return self.coverage_factor * math.hypot(sigma, self.extra_cm)
+
+    def judged(
+        self,
+        item: DeskItem,
+        *,
+        measured: float,
+        required: float,
+        uncertainty: float | None,
+        at_least: bool,
+        unit: Unit,
+        say: Callable[[str], tuple[str, str]],
+    ) -> Violation | None:
+        """The finding of one measured value: None for a sure pass, else a violation (fail or
+        conditional fail) or a conditional pass. `say(shown)` gives the (en, zh) message with the
+        measured value as shown ("2.2 ± 0.6", or "2.2" without an uncertainty)."""
+        outcome = decide(measured, required, uncertainty, at_least=at_least, rule=self.decision)
+        if outcome == "pass":
+            return None
+        shown = fmt(measured) if uncertainty is None else f"{fmt(measured)} ± {fmt(uncertainty)}"
+        en, zh = say(shown)
+        if outcome != "fail":
+            en += "; within its uncertainty of the limit: check by eye"
+            zh += "；测量不确定度内接近限值，请人工核查"
+        return self.violation(item_ids=[item.id], measured=measured, required=required, unit=unit,
+                              message_en=en, message_zh=zh, uncertainty=uncertainty, decision=outcome)
+
+    def not_judged(self, items: Sequence[DeskItem], reason_en: str, reason_zh: str) -> NotJudged:
+        return NotJudged(rule=self.id, kind=self.kind, item_ids=[item.id for item in items],
+                         reason_en=reason_en, reason_zh=reason_zh)
 
 
 def selects(classes: Literal["all"] | tuple[str, ...], class_id: str) -> bool:
@@ -152,7 +209,10 @@ def fold_deg(angle_deg: float, period_deg: float = 90.0) -> float:
     return (angle_deg + half) % period_deg - half
 
 
-Check = Callable[[Sequence[DeskItem], Desk, RuleParams], list[Violation]]
+# A check's findings: violations (decision fail or conditional_fail), conditional passes (a
+# Violation with decision conditional_pass) and rules not judged for some items, with why.
+Finding = Violation | NotJudged
+Check = Callable[[Sequence[DeskItem], Desk, RuleParams], list[Finding]]
 
 
 @dataclass(frozen=True)

@@ -13,8 +13,8 @@ from typing import ClassVar
 from pydantic import Field, StrictFloat
 from shapely.geometry import Polygon
 
-from inspector.records import Desk, DeskItem, Violation
-from rules.kinds import ClassSelector, RuleParams, Severity, fmt, fold_deg, register, selects
+from inspector.records import Desk, DeskItem
+from rules.kinds import ClassSelector, Finding, RuleParams, Severity, fmt, fold_deg, register, selects
 
 
 class AlignmentParams(RuleParams):
@@ -50,26 +50,43 @@ def misalignment_deg(angle_deg: float, desk: Desk) -> float:
     return min(abs(fold_deg(angle_deg - edge_deg)) for edge_deg in edge_directions_deg(desk))
 
 
+def angle_sigma_deg(item: DeskItem) -> float | None:
+    """Standard uncertainty of the item's turn, degrees: the ends of its long side each as
+    uncertain as its extent, sqrt(2) u / L radians (first order)."""
+    if item.extent_sigma_cm is None:
+        return None
+    corners = list(item.footprint_cm.minimum_rotated_rectangle.exterior.coords)
+    long_side = max(math.dist(corners[0], corners[1]), math.dist(corners[1], corners[2]))
+    if long_side <= 0:
+        return None
+    sigma_cm = math.sqrt(sum(v * v for v in item.extent_sigma_cm) / 4)
+    return math.degrees(math.sqrt(2) * sigma_cm / long_side)
+
+
 @register("alignment", AlignmentParams)
-def check(items: Sequence[DeskItem], desk: Desk, params: AlignmentParams) -> list[Violation]:
-    violations = []
-    for item in items:
-        if not selects(params.classes, item.class_name) or aspect(item.footprint_cm) < params.min_aspect:
+def check(items: Sequence[DeskItem], desk: Desk, params: AlignmentParams) -> list[Finding]:
+    findings: list[Finding] = []
+    mine = [item for item in items
+            if selects(params.classes, item.class_name) and aspect(item.footprint_cm) >= params.min_aspect]
+    unseen = [item for item in mine if not item.turn_seen]
+    if unseen:
+        # a box shows how far an item reaches, not which way it is turned: its angle reads 0.0
+        findings.append(params.not_judged(
+            unseen, "kept square: the turn is not seen (placed from its detection box alone; an outline is needed)",
+            "摆放端正：仅有检测框，无法看出物品的朝向"))
+    for item in mine:
+        if not item.turn_seen:
             continue
         off_deg = misalignment_deg(item.angle_deg, desk)
-        if off_deg <= params.max_deg:
-            continue
-        violations.append(
-            params.violation(
-                item_ids=[item.id],
-                measured=off_deg,
-                required=params.max_deg,
-                unit="deg",
-                message_en=(
-                    f"{params.item_en(item)} is turned {fmt(off_deg)}° from the desk edges;"
-                    f" at most {fmt(params.max_deg)}° allowed"
-                ),
-                message_zh=f"{params.item_zh(item)}摆放歪斜 {fmt(off_deg)}°，要求与桌边夹角 ≤ {fmt(params.max_deg)}°",
-            )
-        )
-    return violations
+        sigma = angle_sigma_deg(item)
+
+        def say(shown: str, item=item) -> tuple[str, str]:
+            return (f"{params.item_en(item)} is turned {shown}° from the desk edges; at most {fmt(params.max_deg)}° allowed",
+                    f"{params.item_zh(item)}摆放歪斜 {shown}°，要求与桌边夹角 ≤ {fmt(params.max_deg)}°")
+
+        finding = params.judged(item, measured=off_deg, required=params.max_deg,
+                                uncertainty=None if sigma is None else params.coverage_factor * sigma,
+                                at_least=False, unit="deg", say=say)
+        if finding is not None:
+            findings.append(finding)
+    return findings

@@ -14,8 +14,9 @@ import shapely
 from pydantic import BeforeValidator, Field, StrictFloat
 from shapely.geometry import LineString, Point, Polygon
 
-from inspector.records import Desk, DeskItem, Violation
-from rules.kinds import ClassSelector, RuleParams, fmt, register, selects
+from inspector.records import Desk, DeskItem
+from inspector.uncertainty import cut_toward, sigma_toward
+from rules.kinds import ClassSelector, Finding, RuleParams, fmt, register, selects
 
 EDGE_NAMES_ZH = {"front": "前沿", "back": "后沿", "left": "左沿", "right": "右沿"}
 EDGE_NAMES = tuple(EDGE_NAMES_ZH)
@@ -106,31 +107,44 @@ def _edge_label(desk: Desk, edge: int) -> tuple[str, str]:
     return f"desk edge {edge}", f"桌面第 {edge} 条边"
 
 
+def outward_direction(desk: Desk, edge: int) -> tuple[float, float]:
+    """Unit direction from the desk across outline edge `edge` (counter-clockwise outline)."""
+    (ax, ay), (bx, by) = desk.edge(edge)
+    length = math.hypot(bx - ax, by - ay) or 1.0
+    side = 1.0 if desk.outline_cm.exterior.is_ccw else -1.0
+    return (by - ay) / length * side, -(bx - ax) / length * side
+
+
 @register("edge_margin", EdgeMarginParams)
-def check(items: Sequence[DeskItem], desk: Desk, params: EdgeMarginParams) -> list[Violation]:
-    violations = []
+def check(items: Sequence[DeskItem], desk: Desk, params: EdgeMarginParams) -> list[Finding]:
+    findings: list[Finding] = []
     for edge in params.edge_indices(desk):
         edge_en, edge_zh = _edge_label(desk, edge)
+        outward = outward_direction(desk, edge)
+        cut = [item for item in items if selects(params.classes, item.class_name) and cut_toward(item, outward)]
+        cut_ids = {item.id for item in cut}
+        if cut:
+            findings.append(params.not_judged(
+                cut, f"margin to {edge_en}: the item is cut off by the image border on that side",
+                f"距{edge_zh}边距：物品在该侧被画面边缘截断"))
         for item in items:
-            if not selects(params.classes, item.class_name):
+            if not selects(params.classes, item.class_name) or item.id in cut_ids:
                 continue
             margin_cm = inward_margin_cm(item.footprint_cm, desk, edge)
-            if margin_cm >= params.min_cm:
-                continue
-            if margin_cm < 0:
-                en = f"{params.item_en(item)} sticks out {fmt(-margin_cm)} cm over {edge_en}"
-                zh = f"{params.item_zh(item)}超出{edge_zh} {fmt(-margin_cm)} cm，要求向内留出"
-            else:
-                en = f"{params.item_en(item)} is {fmt(margin_cm)} cm from {edge_en}"
-                zh = f"{params.item_zh(item)}外沿距{edge_zh} {fmt(margin_cm)} cm，要求"
-            violations.append(
-                params.violation(
-                    item_ids=[item.id],
-                    measured=margin_cm,
-                    required=params.min_cm,
-                    unit="cm",
-                    message_en=f"{en}; at least {fmt(params.min_cm)} cm required",
-                    message_zh=f"{zh} ≥ {fmt(params.min_cm)} cm",
-                )
-            )
-    return violations
+
+            def say(shown: str, item=item, margin_cm=margin_cm) -> tuple[str, str]:
+                if margin_cm < 0:
+                    shown_over = shown.lstrip("-") if shown.startswith("-") else shown
+                    en = f"{params.item_en(item)} sticks out {shown_over} cm over {edge_en}"
+                    zh = f"{params.item_zh(item)}超出{edge_zh} {shown_over} cm，要求向内留出"
+                else:
+                    en = f"{params.item_en(item)} is {shown} cm from {edge_en}"
+                    zh = f"{params.item_zh(item)}外沿距{edge_zh} {shown} cm，要求"
+                return f"{en}; at least {fmt(params.min_cm)} cm required", f"{zh} ≥ {fmt(params.min_cm)} cm"
+
+            finding = params.judged(item, measured=margin_cm, required=params.min_cm,
+                                    uncertainty=params.expanded(sigma_toward(item, outward)),
+                                    at_least=True, unit="cm", say=say)
+            if finding is not None:
+                findings.append(finding)
+    return findings

@@ -6,15 +6,18 @@ by any part of a footprint inside the zone.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from typing import ClassVar
 
 import shapely
 from pydantic import Field, StrictFloat
 from shapely.geometry import Polygon
+from shapely.ops import nearest_points
 
-from inspector.records import Desk, DeskItem, Violation
-from rules.kinds import RuleParams, fmt, register
+from inspector.records import Desk, DeskItem
+from inspector.uncertainty import cut_toward, sigma_toward
+from rules.kinds import Finding, RuleParams, register
 
 _DEPTH_TOLERANCE_CM = 1e-9
 
@@ -51,27 +54,45 @@ def intrusion_depth_cm(footprint: Polygon, zone: Polygon) -> float:
     return low
 
 
+def intrusion_direction(footprint: Polygon, zone: Polygon) -> tuple[float, float]:
+    """Unit direction in which the item moving would reach deeper into the zone: from the item's
+    nearest point toward the zone's when apart, else from the item's centre toward the zone's."""
+    if footprint.intersects(zone):
+        a, b = footprint.centroid, zone.centroid
+    else:
+        a, b = nearest_points(footprint, zone)
+    dx, dy = b.x - a.x, b.y - a.y
+    length = math.hypot(dx, dy)
+    return (dx / length, dy / length) if length > 0 else (0.0, 0.0)
+
+
 @register("keep_clear", KeepClearParams)
-def check(items: Sequence[DeskItem], desk: Desk, params: KeepClearParams) -> list[Violation]:
+def check(items: Sequence[DeskItem], desk: Desk, params: KeepClearParams) -> list[Finding]:
     zone = desk.zones_cm[params.zone]
-    violations = []
+    findings: list[Finding] = []
     for item in items:
         if item.class_name in params.except_classes:
             continue
-        depth_cm = intrusion_depth_cm(item.footprint_cm, zone)
-        if depth_cm <= params.tolerance_cm:
+        # negative: how far the item stays out of the zone (what its uncertainty may close)
+        depth_cm = intrusion_depth_cm(item.footprint_cm, zone) or -float(item.footprint_cm.distance(zone))
+        direction = intrusion_direction(item.footprint_cm, zone)
+        if cut_toward(item, direction):
+            findings.append(params.not_judged(
+                [item], f"zone '{params.zone}' kept clear: the item is cut off by the image border",
+                f"保持空置区域「{params.zone}」：物品被画面边缘截断"))
             continue
-        violations.append(
-            params.violation(
-                item_ids=[item.id],
-                measured=depth_cm,
-                required=params.tolerance_cm,
-                unit="cm",
-                message_en=(
-                    f"{params.item_en(item)} reaches {fmt(depth_cm)} cm into zone '{params.zone}',"
-                    " which must stay clear"
-                ),
-                message_zh=f"{params.item_zh(item)}伸入须保持空置的区域「{params.zone}」{fmt(depth_cm)} cm",
-            )
-        )
-    return violations
+
+        def say(shown: str, item=item, depth_cm=depth_cm) -> tuple[str, str]:
+            if depth_cm < 0:
+                shown_out = shown.lstrip("-")
+                return (f"{params.item_en(item)} is {shown_out} cm from zone '{params.zone}', which must stay clear",
+                        f"{params.item_zh(item)}距须保持空置的区域「{params.zone}」{shown_out} cm")
+            return (f"{params.item_en(item)} reaches {shown} cm into zone '{params.zone}', which must stay clear",
+                    f"{params.item_zh(item)}伸入须保持空置的区域「{params.zone}」{shown} cm")
+
+        finding = params.judged(item, measured=depth_cm, required=params.tolerance_cm,
+                                uncertainty=params.expanded(sigma_toward(item, direction)),
+                                at_least=False, unit="cm", say=say)
+        if finding is not None:
+            findings.append(finding)
+    return findings

@@ -18,7 +18,7 @@ const TEXT = {
     inspect: "开始检查", busy: "检查中…", annotated: "标注照片", deskmap: "桌面俯视图",
     violations: "违规项", items: "检测到的物品", item: "物品", confidence: "置信度", position: "位置（厘米）",
     permitted: "允许", yes: "是", no: "否", pass: "合格", fail: "不合格", score: "得分",
-    no_violations: "没有违规项。", measured: "实测", required: "要求", major: "严重", minor: "一般",
+    no_violations: "没有违规项。", no_sure_violations: "没有确定的违规项；请看下面待核查的结果。", measured: "实测", required: "要求", major: "严重", minor: "一般",
     latest: "各窗口最新状态", recent: "最近检查", all_cameras: "全部窗口", all_results: "全部结果",
     refresh: "刷新", time: "时间", camera_short: "窗口", result: "结果", violation_count: "违规数", photo: "照片",
     more: "加载更多", never: "尚无检查", not_configured: "（未配置）", open: "查看",
@@ -34,6 +34,14 @@ const TEXT = {
     no_cameras: "服务器上没有已配置的摄像头。", unit_count: "个", items_count: "{n} 件物品", warn: "提示",
     violations_count: "{n} 项违规",
     inspected: "检查时间 {time} · 照片 {image} · 标准 {standard}",
+    check: "请人工核查", check_short: "待核查", check_detail: "没有确定的违规，但有结果距限值不到其测量不确定度",
+    checks_count: "{n} 项待核查", check_by_eye: "待人工核查",
+    check_hint: "实测值与限值之差小于其扩展不确定度 U（k=2，约 95%）：照片看不准，请到现场或看照片确认。差距最大的在前。",
+    conditional_fail: "可能不合格", conditional_pass: "可能合格",
+    off_limit: "超出限值 {gap}（{u} U）", within_limit: "距限值 {gap}（{u} U）",
+    not_judged: "未判定", not_judged_hint: "以下规则对这些物品无法判定（不算合格，也不算违规）：",
+    uncertainty: "不确定度 ±U（厘米）", edge_front: "前", edge_back: "后", edge_left: "左", edge_right: "右",
+    item_not_judged: "未判定",
   },
   en: {
     title: "Desk layout inspector", tab_inspect: "Inspect", tab_history: "History", tab_calibrate: "Calibrate",
@@ -46,7 +54,7 @@ const TEXT = {
     inspect: "Inspect", busy: "Inspecting…", annotated: "Annotated photo", deskmap: "Desk map (bird's-eye)",
     violations: "Violations", items: "Detected items", item: "Item", confidence: "Confidence", position: "Position (cm)",
     permitted: "Permitted", yes: "yes", no: "no", pass: "PASS", fail: "FAIL", score: "Score",
-    no_violations: "No violations.", measured: "measured", required: "required", major: "major", minor: "minor",
+    no_violations: "No violations.", no_sure_violations: "No sure violations; see the results to check below.", measured: "measured", required: "required", major: "major", minor: "minor",
     latest: "Latest per window", recent: "Recent inspections", all_cameras: "All windows", all_results: "All results",
     refresh: "Refresh", time: "Time", camera_short: "Window", result: "Result", violation_count: "Violations", photo: "Photo",
     more: "Load more", never: "not inspected yet", not_configured: "(not configured)", open: "Open",
@@ -62,6 +70,14 @@ const TEXT = {
     no_cameras: "No cameras are configured on the server.", unit_count: "", items_count: "{n} items", warn: "Note",
     violations_count: "{n} violations",
     inspected: "Inspected {time} · photo {image} · standard {standard}",
+    check: "Check by eye", check_short: "CHECK", check_detail: "nothing surely failed, but a result is within its measurement uncertainty of the limit",
+    checks_count: "{n} to check", check_by_eye: "Check by eye",
+    check_hint: "The measured value is closer to the limit than its expanded uncertainty U (k = 2, about 95 %): the photo cannot tell; look at the desk or the photo. Furthest past the limit first.",
+    conditional_fail: "likely fail", conditional_pass: "likely pass",
+    off_limit: "{gap} past the limit ({u} U)", within_limit: "{gap} inside the limit ({u} U)",
+    not_judged: "Not judged", not_judged_hint: "These rules could not be judged for these items (neither a pass nor a violation):",
+    uncertainty: "Uncertainty ±U (cm)", edge_front: "F", edge_back: "B", edge_left: "L", edge_right: "R",
+    item_not_judged: "not judged",
   },
 };
 
@@ -258,50 +274,120 @@ function unitText(unit) {
   return unit ? ` ${unit}` : "";
 }
 
+// how the measured value must stand to the required one, per rule kind (the report says which
+// kind; the limit's side is the kind's)
+const LIMIT_SIGN = { edge_margin: "≥", required: "≥", zone: "≤", keep_clear: "≤", alignment: "≤" };
+const DECISION_RANK = { fail: 0, conditional_fail: 1, conditional_pass: 2 };
+
+// How far past the limit a result is, in units of its uncertainty U: positive past it (a fail),
+// negative inside it (a conditional pass); a fail without a measured value or U is certain.
+function pastLimit(v) {
+  if (v.measured === null || v.measured === undefined || v.required === null || v.required === undefined) {
+    return v.decision === "conditional_pass" ? -Infinity : Infinity;
+  }
+  const gap = Math.abs(v.measured - v.required);
+  const scaled = v.uncertainty ? gap / v.uncertainty : Infinity;
+  return v.decision === "conditional_pass" ? -scaled : scaled;
+}
+
+// Worst first: sure fails, then conditional fails, then conditional passes; major before minor
+// among sure fails; then the furthest past the limit relative to U.
+function worstFirst(a, b) {
+  const rank = (DECISION_RANK[a.decision || "fail"] ?? 0) - (DECISION_RANK[b.decision || "fail"] ?? 0);
+  if (rank) return rank;
+  if ((a.decision || "fail") === "fail" && a.severity !== b.severity) return a.severity === "major" ? -1 : 1;
+  return pastLimit(b) - pastLimit(a) || 0;
+}
+
+function verdictOf(report) {
+  if (report.verdict) return report.verdict;
+  return report.compliant === true ? "pass" : report.compliant === false ? "fail" : null;
+}
+
+function valueText(v) {
+  const digits = v.unit === "count" ? 0 : 2;
+  let text = fmt(v.measured, digits);
+  if (v.uncertainty !== null && v.uncertainty !== undefined) text += ` ± ${fmt(v.uncertainty, digits)}`;
+  return text + unitText(v.unit);
+}
+
+function resultItem(v) {
+  const decision = v.decision || "fail";
+  const message = state.lang === "zh" ? v.message_zh : v.message_en;
+  const values = [];
+  if (v.measured !== null && v.measured !== undefined) values.push(`${t("measured")} ${valueText(v)}`);
+  if (v.required !== null && v.required !== undefined) {
+    const sign = LIMIT_SIGN[v.kind] ? `${LIMIT_SIGN[v.kind]} ` : "";
+    values.push(`${t("required")} ${sign}${fmt(v.required, 2)}${unitText(v.unit)}`);
+  }
+  if (decision !== "fail" && v.measured != null && v.required != null && v.uncertainty) {
+    const gap = `${fmt(Math.abs(v.measured - v.required), 2)}${unitText(v.unit)}`;
+    const u = fmt(Math.abs(v.measured - v.required) / v.uncertainty, 1);
+    values.push(t(decision === "conditional_fail" ? "off_limit" : "within_limit", { gap, u }));
+  }
+  const items = (v.item_ids || []).map((id) => `#${id}`).join(" ");
+  const sure = decision === "fail";
+  return el("li", { class: `violation ${sure ? v.severity : "check"}`, "data-decision": decision, "data-rule": v.rule },
+    el("span", { class: `severity ${sure ? v.severity : "check"}`, text: sure ? t(v.severity) : t(decision) }),
+    el("div", { class: "violation-body" },
+      el("p", { class: "message", text: message }),
+      el("p", { class: "values", text: [values.join(" · "), items, v.rule].filter(Boolean).join("  ·  ") })));
+}
+
 function renderResult(inspection, fresh) {
   const report = inspection.report || {};
   const result = $("#result");
   result.hidden = false;
   const banner = $("#verdict");
-  const pass = report.compliant === true;
-  banner.className = `banner ${pass ? "pass" : "fail"}`;
+  const verdict = verdictOf(report) || "fail";
+  const all = [...(report.violations || []), ...(report.conditional_passes || [])].sort(worstFirst);
+  const sure = all.filter((v) => (v.decision || "fail") === "fail");
+  const checks = all.filter((v) => (v.decision || "fail") !== "fail");
+  banner.className = `banner ${verdict}`;
+  banner.dataset.verdict = verdict;
+  const counts = [t("violations_count", { n: sure.length })];
+  if (checks.length) counts.push(t("checks_count", { n: checks.length }));
   banner.replaceChildren(
-    el("span", { class: "verdict-word", text: pass ? t("pass") : t("fail") }),
+    el("span", { class: "verdict-word", text: t(verdict) }),
     el("span", { class: "verdict-detail",
       text: `${inspection.camera_id} · ${t("score")} ${fmt((report.score ?? 0) * 100, 0)}% · ` +
-            `${t("violations_count", { n: (report.violations || []).length })} · ${t("items_count", { n: (report.items || []).length })}` }),
+            `${counts.join(" · ")} · ${t("items_count", { n: (report.items || []).length })}` }),
+    ...(verdict === "check" ? [el("span", { class: "verdict-note", text: t("check_detail") })] : []),
   );
   const when = new Date(inspection.inspected_at).toLocaleString(state.lang === "zh" ? "zh-CN" : "en-GB");
   $("#result-meta").textContent = t("inspected", {
     time: when, image: inspection.image_name, standard: report.standard ? `${report.standard.id} v${report.standard.version}` : "–",
   });
-  const labels = {};
-  for (const item of report.items || []) labels[item.id] = item;
 
   const list = $("#violations");
-  const violations = report.violations || [];
-  list.replaceChildren(...violations.map((v) => {
-    const message = state.lang === "zh" ? v.message_zh : v.message_en;
-    const values = [];
-    if (v.measured !== null && v.measured !== undefined) values.push(`${t("measured")} ${fmt(v.measured, 2)}${unitText(v.unit)}`);
-    if (v.required !== null && v.required !== undefined) values.push(`${t("required")} ${fmt(v.required, 2)}${unitText(v.unit)}`);
-    const items = (v.item_ids || []).map((id) => `#${id}`).join(" ");
-    return el("li", { class: `violation ${v.severity}` },
-      el("span", { class: `severity ${v.severity}`, text: t(v.severity) }),
-      el("div", { class: "violation-body" },
-        el("p", { class: "message", text: message }),
-        el("p", { class: "values", text: [values.join(" · "), items, v.rule].filter(Boolean).join("  ·  ") })));
-  }));
-  if (!violations.length) list.replaceChildren(el("li", { class: "none", text: t("no_violations") }));
+  list.replaceChildren(...sure.map(resultItem));
+  if (!sure.length) {
+    list.replaceChildren(checks.length ? el("li", { class: "none neutral", text: t("no_sure_violations") })
+                                       : el("li", { class: "none", text: t("no_violations") }));
+  }
+  $("#checks-block").hidden = !checks.length;
+  $("#checks").replaceChildren(...checks.map(resultItem));
+
+  const notJudged = report.not_judged || [];
+  $("#not-judged-block").hidden = !notJudged.length;
+  $("#not-judged").replaceChildren(...notJudged.map((entry) => el("li", { "data-rule": entry.rule },
+    el("span", { class: "rule", text: `${entry.rule}` }),
+    el("span", { class: "ids", text: (entry.item_ids || []).map((id) => `#${id}`).join(" ") }),
+    el("span", { class: "reason", text: state.lang === "zh" ? entry.reason_zh : entry.reason_en }))));
 
   $("#warnings").replaceChildren(...(report.warnings || []).map((w) => el("li", { text: `${t("warn")}: ${w}` })));
 
   const body = $("#items tbody");
+  const edges = ["front", "back", "left", "right"];
   body.replaceChildren(...(report.items || []).map((item) => el("tr", { class: item.permitted ? "" : "bad" },
     el("td", { text: `#${item.id}` }),
-    el("td", { text: state.lang === "zh" ? `${item.label_zh}（${item.class}）` : item.class.replaceAll("_", " ") }),
+    el("td", { text: (state.lang === "zh" ? `${item.label_zh}（${item.class}）` : item.class.replaceAll("_", " ")) +
+                     (item.judged === false ? ` · ${t("item_not_judged")}` : "") }),
     el("td", { text: fmt(item.confidence, 2) }),
     el("td", { text: `${fmt(item.center_cm[0])}, ${fmt(item.center_cm[1])}` }),
+    el("td", { class: "num", text: item.uncertainty_cm
+      ? edges.filter((e) => e in item.uncertainty_cm).map((e) => `${t(`edge_${e}`)} ${fmt(item.uncertainty_cm[e], 1)}`).join(" ")
+      : "–" }),
     el("td", { text: item.permitted ? t("yes") : t("no") }))));
   if (fresh) {
     $("#annotated-img").alt = t("annotated");
@@ -310,10 +396,22 @@ function renderResult(inspection, fresh) {
 }
 
 // ---------------------------------------------------------------- history
+function summaryVerdict(summary) {
+  if (summary.verdict) return summary.verdict;
+  return summary.compliant === true ? "pass" : summary.compliant === false ? "fail" : null;
+}
+
 function verdictBadge(summary) {
-  if (summary.compliant === true) return el("span", { class: "badge pass", text: t("pass") });
-  if (summary.compliant === false) return el("span", { class: "badge fail", text: t("fail") });
+  const verdict = summaryVerdict(summary);
+  if (verdict) return el("span", { class: `badge ${verdict}`, text: t(verdict === "check" ? "check_short" : verdict) });
   return el("span", { class: "badge other", text: summary.status });
+}
+
+// Sure violations, and the results to check by eye when there are any (older rows: the count stored).
+function countsText(summary, named = true) {
+  const sure = summary.fail_count ?? summary.violation_count;
+  const text = named ? `${t("violation_count")} ${sure}` : String(sure);
+  return summary.check_count ? `${text} · ${t("checks_count", { n: summary.check_count })}` : text;
 }
 
 function localTime(iso) {
@@ -331,12 +429,12 @@ async function loadHistory(reset) {
       const latest = await apiJson("inspections/latest");
       $("#tiles").replaceChildren(...latest.cameras.map((tile) => {
         const summary = tile.latest;
-        const card = el("button", { type: "button", class: `tile ${summary ? (summary.compliant ? "pass" : "fail") : "empty"}` },
+        const card = el("button", { type: "button", class: `tile ${summary ? (summaryVerdict(summary) || "other") : "empty"}` },
           el("span", { class: "tile-camera", text: tile.camera_id + (tile.configured ? "" : ` ${t("not_configured")}`) }),
           summary ? verdictBadge(summary) : el("span", { class: "badge other", text: t("never") }),
           el("span", { class: "tile-time", text: summary ? localTime(summary.captured_at || summary.inspected_at) : "" }),
           el("span", { class: "tile-detail",
-            text: summary ? `${t("score")} ${fmt((summary.score ?? 0) * 100, 0)}% · ${t("violation_count")} ${summary.violation_count}` : "" }));
+            text: summary ? `${t("score")} ${fmt((summary.score ?? 0) * 100, 0)}% · ${countsText(summary)}` : "" }));
         if (summary) card.addEventListener("click", () => openInspection(summary.id));
         else card.disabled = true;
         return card;
@@ -354,7 +452,7 @@ async function loadHistory(reset) {
         el("td", { text: row.camera_id }),
         el("td", {}, verdictBadge(row)),
         el("td", { text: row.score === null ? "–" : `${fmt(row.score * 100, 0)}%` }),
-        el("td", { text: String(row.violation_count) }),
+        el("td", { text: countsText(row, false) }),
         el("td", {}, el("button", { type: "button", class: "link", text: `${t("open")} · ${row.image_name}`,
           onclick: () => openInspection(row.id) }))));
     }

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import yaml
 
 from tests.batch import scenes as S
 
@@ -48,9 +49,15 @@ BAG = ((60, 10), (35, 15), 28, (30, 90, 30))  # not permitted, in the pass-throu
 PHONE = ((45, 30), (8, 15), 1, (20, 20, 20))  # not permitted
 
 
-def build_site(root: Path, *, snapshots_per_camera: int = len(TIMES), faults: bool = True) -> BuiltSite:
+def build_site(root: Path, *, snapshots_per_camera: int = len(TIMES), faults: bool = True,
+               decision: str = "simple") -> BuiltSite:
+    """The test night. `decision: simple` by default so that "pass" and "fail" are the scenes'
+    verdicts: at these small test frames the guard band (the default) leaves window-01's compliant
+    desk to check by eye (test_runner.py::test_a_guarded_night_counts_what_to_check_by_eye)."""
     root.mkdir(parents=True, exist_ok=True)
     built = BuiltSite(root, root / "site.yaml")
+    standard = yaml.safe_load(STANDARD.read_text(encoding="utf-8"))
+    S.write_yaml(root / "standard.yaml", {**standard, "decision": decision})
     cams = {}
     for index, camera_id in enumerate(["window-01", "window-02", "window-03", "window-04"]):
         cam = S.scene_camera(camera_id, SIZE, seed=index)
@@ -98,7 +105,7 @@ def build_site(root: Path, *, snapshots_per_camera: int = len(TIMES), faults: bo
         "id": "test-centre",
         "name": "测试政务服务中心 Test centre",
         "timezone": "Asia/Shanghai",
-        "defaults": {"standard": str(STANDARD), "detections": "detections"},
+        "defaults": {"standard": "standard.yaml", "detections": "detections"},
         "halls": [
             {"id": "hall-a", "name": "A 区", "cameras": [
                 {"id": "window-01", "name": "1 号窗口", "calibration": "cameras/window-01.yaml", "snapshots": "photos/window-01_*"},

@@ -67,12 +67,30 @@ def test_the_summary_counts_the_night_and_sets_the_exit_code(night_run):
     s = night_run.summary
     expected = Counter(night_run.site.expected.values())
     assert (s.snapshots, s.inspected_now, s.already_done) == (night_run.site.snapshot_count, night_run.site.snapshot_count, 0)
-    assert (s.compliant, s.with_violations) == (expected["pass"], expected["fail"])
+    assert (s.compliant, s.with_violations, s.to_check) == (expected["pass"], expected["fail"], 0)
     assert (s.cannot_judge, s.occluded, s.camera_moved, s.errors) == (
         expected["cannot_judge"], expected["occluded"], expected["camera_moved"], expected["error"])
     assert s.problems == 2 and s.windows == 4 and s.failing_windows == ("window-02", "window-03")
     assert s.exit_code == 1 and s.line().startswith("FAIL test-centre: 27 snapshot(s) from 4 window(s)")
     assert len(s.worker_stats) == 2 and sum(n for _, _, n in s.worker_stats) == s.inspected_now  # two processes shared the work
+
+
+def test_a_guarded_night_counts_what_to_check_by_eye(tmp_path):
+    """The default decision (guard band): window-01's compliant desk, whose monitor sits within
+    its U of the zone's limit at these small frames, is to check by eye, never a silent pass; the
+    sure violations stay violations; the exit code says "not all compliant"."""
+    from tests.batch.conftest import build_site
+
+    site = build_site(tmp_path / "site", snapshots_per_camera=2, faults=False, decision="guarded")
+    s = run_batch(site.site_file, tmp_path / "out", workers=1, database_url=f"sqlite:///{tmp_path / 'h.db'}",
+                  progress=False)
+    assert s.snapshots == 6 and s.compliant + s.with_violations + s.to_check == 6
+    assert s.with_violations == 2 and s.failing_windows == ("window-02",)  # the bag, surely out of place
+    assert s.to_check == 4 and s.compliant == 0 and "4 to check by eye" in s.line()
+    assert s.exit_code == 1
+    data = json.loads((tmp_path / "out" / "morning-report.json").read_text(encoding="utf-8"))
+    windows = {w["camera"]: w for w in data["windows"]}
+    assert windows["window-01"]["to_check"] == 2 and windows["window-01"]["with_violations"] == 0
 
 
 def test_machine_readable_report(night_run):

@@ -59,6 +59,22 @@ def standard():
     return load_standard(STANDARD)
 
 
+@pytest.fixture(scope="session")
+def simple_standard_file(tmp_path_factory):
+    """The example standard with `decision: simple` (no guard band): a compliant desk passes on its
+    measured values alone. With the default guard band, this camera's monitor (U about 5 cm) in a
+    zone 5 cm wider than it is a conditional pass (see test_pipeline)."""
+    data = yaml.safe_load(open(STANDARD, encoding="utf-8"))
+    path = tmp_path_factory.mktemp("standard") / "front-counter-simple.yaml"
+    path.write_text(yaml.safe_dump({**data, "decision": "simple"}, allow_unicode=True), encoding="utf-8")
+    return path
+
+
+@pytest.fixture(scope="session")
+def simple_standard(simple_standard_file):
+    return load_standard(simple_standard_file)
+
+
 def scene_detections(camera, scene, confidence=0.9):
     return [{"class": cls, "confidence": confidence,
              "bbox_px": [float(v) for v in solid_image_box(camera, cls, center, size, 0.0)]}

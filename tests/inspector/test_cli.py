@@ -18,15 +18,26 @@ def _run(*args):
     return runner.invoke(app, [str(a) for a in args])
 
 
-def test_compliant_photo_exits_0_and_writes_outputs(tmp_path, camera_file, write_scene):
+def test_compliant_photo_exits_0_and_writes_outputs(tmp_path, camera_file, write_scene, simple_standard_file):
     image, detections = write_scene("ok", COMPLIANT_DESK)
-    result = _run("inspect", image, "-c", camera_file, "-s", STANDARD, "--detections", detections, "-o", tmp_path / "out")
+    result = _run("inspect", image, "-c", camera_file, "-s", simple_standard_file, "--detections", detections,
+                  "-o", tmp_path / "out")
     assert result.exit_code == 0, result.output
     assert "PASS" in result.output
     report = json.loads((tmp_path / "out" / "ok.report.json").read_text())
     assert report["compliant"] is True and report["camera"] == "window-test"
     assert (tmp_path / "out" / "ok.annotated.jpg").stat().st_size > 10_000
     assert (tmp_path / "out" / "ok.deskmap.png").stat().st_size > 10_000
+
+
+def test_a_photo_to_check_by_eye_exits_1_and_says_why(tmp_path, camera_file, write_scene):
+    image, detections = write_scene("ok", COMPLIANT_DESK)
+    result = _run("inspect", image, "-c", camera_file, "-s", STANDARD, "--detections", detections, "-o", tmp_path / "out")
+    assert result.exit_code == 1, result.output
+    assert "CHECK ok.jpg" in result.output and "monitor-in-place" in result.output and "±" in result.output
+    assert "1 to check by eye" in result.output and "0 with violations" in result.output
+    report = json.loads((tmp_path / "out" / "ok.report.json").read_text())
+    assert report["verdict"] == "check" and report["compliant"] is False and report["conditional_passes"]
 
 
 def test_violation_exits_1_with_measured_value(tmp_path, camera_file, write_scene):
@@ -36,12 +47,13 @@ def test_violation_exits_1_with_measured_value(tmp_path, camera_file, write_scen
     assert "FAIL" in result.output and "front-margin" in result.output and "2.0 cm" in result.output
 
 
-def test_bad_image_in_a_folder_is_reported_and_the_others_inspected(tmp_path, camera_file, write_scene):
+def test_bad_image_in_a_folder_is_reported_and_the_others_inspected(tmp_path, camera_file, write_scene,
+                                                                   simple_standard_file):
     write_scene("a", COMPLIANT_DESK)
     write_scene("b", COMPLIANT_DESK)
     (tmp_path / "broken.jpg").write_bytes(b"\xff\xd8\xff\xe0 truncated")
     (tmp_path / "detections" / "broken.json").write_text("[]")
-    result = _run("inspect", tmp_path, "-c", camera_file, "-s", STANDARD, "--detections", tmp_path / "detections",
+    result = _run("inspect", tmp_path, "-c", camera_file, "-s", simple_standard_file, "--detections", tmp_path / "detections",
                   "-o", tmp_path / "out")
     assert result.exit_code == 2
     assert "broken.jpg" in result.output

@@ -147,7 +147,7 @@ def test_turn_prior_is_zero_square_symmetric_and_levels_off():
 
 def _hypothesis(cost, front_cm, log_volume=0.0):
     return _Hypothesis(solids_for("telephone")[0], np.zeros(6), cost, log_volume, cost,
-                       np.array([10.0, front_cm, 30.0, 28.0]), 9.0)
+                       np.array([10.0, front_cm, 30.0, 28.0]), 9.0, np.zeros(4))
 
 
 def test_expected_extent_weighs_each_reading_by_its_posterior_mass():

@@ -175,3 +175,28 @@ def test_registered_canonical_class_needs_no_labels():
     standard = parse_standard(minimal(registered=[{"id": "mobile_phone", "max": 1}]), "s.yaml")
     assert standard.labels("mobile_phone") == ("手机", "mobile phone")
     assert "mobile_phone" in standard.permitted_classes
+
+
+@pytest.mark.parametrize("changes, expected", [
+    ({"decision": "strict"}, "decision: Input should be 'guarded' or 'simple' (got 'strict')"),
+    ({"uncertainty": {"coverage_factor": -1.0}}, "uncertainty.coverage_factor: Input should be greater than 0"),
+    ({"uncertainty": {"coverage_factor": float("nan")}}, "uncertainty.coverage_factor: Input should be a finite number"),
+    ({"uncertainty": {"extra_cm": -0.5}}, "uncertainty.extra_cm: Input should be greater than or equal to 0"),
+    ({"uncertainty": {"extra_cm": float("inf")}}, "uncertainty.extra_cm: Input should be a finite number"),
+    ({"uncertainty": {"extra_cm": "1"}}, "uncertainty.extra_cm: Input should be a valid number"),
+    ({"uncertainty": {"k": 2}}, "uncertainty.k: unknown field"),
+])
+def test_decision_and_uncertainty_settings_are_checked(tmp_path, changes, expected):
+    assert expected in error_for(tmp_path, minimal(**changes))
+
+
+def test_decision_and_uncertainty_reach_every_rule(tmp_path):
+    standard = parse_standard(minimal(decision="simple", uncertainty={"coverage_factor": 3.0, "extra_cm": 0.2}), "s")
+    margin = standard.rule("front-margin")
+    assert (margin.decision, margin.coverage_factor, margin.extra_cm) == ("simple", 3.0, 0.2)
+    assert parse_standard(minimal(), "s").rule("front-margin").decision == "guarded"  # the default
+
+
+def test_decision_is_not_written_in_a_rule(tmp_path):
+    rules = [{"id": "front-margin", "kind": "edge_margin", "min_cm": 5, "decision": "simple"}]
+    assert "rules[0].decision: filled in from the standard" in error_for(tmp_path, minimal(rules=rules))

@@ -56,12 +56,12 @@ def _example_case(site: Path) -> Case | None:
     try:
         camera = load_camera(EXAMPLE_CAMERA)
         standard = load_standard(REPO / "rules" / "standards" / "front-counter.yaml")
-        # prefer a photo with violations: the page must show their list
-        verdicts = [(inspect(load_frame(p, camera.camera_id), camera, standard, detections=load_detections(d)).compliant, p, d)
+        # prefer a photo with sure violations: the page must show their list
+        verdicts = [(inspect(load_frame(p, camera.camera_id), camera, standard, detections=load_detections(d)).verdict, p, d)
                     for p, d in pairs]
     except InspectorError:
         return None  # the example is still being made: use the hand-made scene
-    _, photo, detections = sorted(verdicts, key=lambda v: v[0])[0]
+    _, photo, detections = min(verdicts, key=lambda v: {"fail": 0, "check": 1}.get(v[0], 2))
     shutil.copy(EXAMPLE_CAMERA, site / "cameras" / EXAMPLE_CAMERA.name)
     spec = camera.spec
     return Case(camera.camera_id, photo, detections, [tuple(p.image_px) for p in spec.points[:4]],
@@ -190,22 +190,32 @@ def test_supervisor_inspects_a_photo_in_the_browser(browser, server, case, tmp_p
     latest = httpx.get(f"{server.url}/api/v1/inspections", headers={"X-API-Key": KEY}).json()["items"][0]
     report = httpx.get(f"{server.url}/api/v1/inspections/{latest['id']}", headers={"X-API-Key": KEY}).json()["report"]
     verdict = page.inner_text("#verdict")
-    assert ("合格" in verdict) and (("不合格" in verdict) == (not report["compliant"]))
-    shown = page.locator("#violations li.violation")
-    assert shown.count() == len(report["violations"])
-    if report["violations"]:
-        first = report["violations"][0]
-        assert first["message_zh"] in page.inner_text("#violations")
-        with_values = [v for v in report["violations"] if v["measured"] is not None]
-        if with_values:
+    words = {"pass": "合格", "fail": "不合格", "check": "请人工核查"}
+    assert words[report["verdict"]] in verdict and page.get_attribute("#verdict", "data-verdict") == report["verdict"]
+    assert "null" not in page.inner_text("#result") and "undefined" not in page.inner_text("#result")
+    sure = [v for v in report["violations"] if v["decision"] == "fail"]
+    to_check = [v for v in report["violations"] + report["conditional_passes"] if v["decision"] != "fail"]
+    # sure violations in their list, results within their uncertainty of the limit apart
+    assert page.locator("#violations li.violation").count() == len(sure)
+    assert page.locator("#checks li.violation").count() == len(to_check)
+    assert page.is_visible("#checks-block") == bool(to_check)
+    if sure:
+        assert sure[0]["message_zh"] in page.inner_text("#violations")
+        if any(v["measured"] is not None for v in sure):
             assert "实测" in page.inner_text("#violations") and "要求" in page.inner_text("#violations")
+        if any(v["uncertainty"] is not None for v in sure):
+            assert " ± " in page.inner_text("#violations")
+    for entry in report["not_judged"]:
+        assert entry["reason_zh"] in page.inner_text("#not-judged")
     assert page.locator("#items tbody tr").count() == len(report["items"])
     _screenshot(page, tmp_path, "inspect-result-zh.png")
 
     page.click("#lang-toggle")
-    assert ("PASS" if report["compliant"] else "FAIL") in page.inner_text("#verdict")
-    if report["violations"]:
-        assert report["violations"][0]["message_en"] in page.inner_text("#violations")
+    assert {"pass": "PASS", "fail": "FAIL", "check": "Check by eye"}[report["verdict"]] in page.inner_text("#verdict")
+    if sure:
+        assert sure[0]["message_en"] in page.inner_text("#violations")
+    for entry in report["not_judged"]:
+        assert entry["reason_en"] in page.inner_text("#not-judged")
     _screenshot(page, tmp_path, "inspect-result-en.png")
 
     page.click(".tab[data-view=history]")
@@ -265,4 +275,131 @@ def test_api_docs_render_without_internet(browser, server, tmp_path):
     assert "Desk-layout inspector" in page.inner_text(".swagger-ui .info .title")
     assert page.locator(".opblock").count() >= 12
     _screenshot(page, tmp_path, "api-docs.png")
+    assert errors == []
+
+
+# -- a check verdict: results within their uncertainty of the limit, and rules not judged ----------
+CHECK_RESULTS = [  # (rule, kind, severity, item, measured, required, U, decision)
+    ("front-margin", "edge_margin", "major", 1, 4.6, 5.0, 1.2, "conditional_fail"),  # 0.4 cm past: 0.33 U
+    ("cup-in-place", "zone", "minor", 1, 2.9, 2.0, 1.3, "conditional_fail"),  # 0.9 cm past: 0.69 U
+    ("monitor-in-place", "zone", "minor", 2, 1.2, 2.0, 1.5, "conditional_pass"),  # 0.8 cm inside: 0.53 U
+]
+WORST_FIRST = ["cup-in-place", "front-margin", "monitor-in-place"]
+
+
+def _check_report(camera):
+    """A hand-made report with verdict check on the case's camera: a cup near the front edge and
+    off its place, a monitor near the edge of its place, the turn of both not seen."""
+    import numpy as np
+
+    from inspector.records import NotJudged, Report, ReportItem, StandardRef, Violation
+
+    def item(item_id, cls, zh, x0, y0, x1, y1, height_px):
+        footprint = [[x0, y0], [x1, y0], [x1, y1], [x0, y1]]
+        px = camera.desk_to_image(np.array(footprint, dtype=float))
+        return ReportItem(id=item_id, **{"class": cls}, label_zh=zh, confidence=0.9,
+                          bbox_px=[float(px[:, 0].min()), float(px[:, 1].min() - height_px), float(px[:, 0].max()),
+                                   float(px[:, 1].max())],
+                          footprint_cm=footprint, center_cm=[(x0 + x1) / 2, (y0 + y1) / 2], angle_deg=0.0, permitted=True,
+                          uncertainty_cm={"front": 1.2, "back": 1.6, "left": 0.9, "right": 1.0})
+
+    items = [item(1, "cup", "水杯", 40, 4.6, 48, 12.6, 30), item(2, "monitor", "显示器", 96, 46, 150, 66, 120)]
+    results = [Violation(rule=rule, kind=kind, severity=severity, item_ids=[item_id], measured=measured, required=required,
+                         unit="cm", uncertainty=u, decision=decision,
+                         message_en=f"{rule}: #{item_id} measured {measured} ± {u} cm",
+                         message_zh=f"{rule}：{item_id}号 实测 {measured} ± {u} cm")
+               for rule, kind, severity, item_id, measured, required, u, decision in CHECK_RESULTS]
+    return Report(image="check.jpg", camera=camera.camera_id, standard=StandardRef(id="front-counter", version="1.0"),
+                  model=None, inspected_at="2026-11-20T08:30:00+00:00", compliant=False, verdict="check", score=0.93,
+                  items=items, violations=[r for r in results if r.decision != "conditional_pass"],
+                  conditional_passes=[r for r in results if r.decision == "conditional_pass"],
+                  not_judged=[NotJudged(rule="kept-square", kind="alignment", item_ids=[1, 2],
+                                        reason_en="kept square: the turn is not seen (placed from its detection box alone)",
+                                        reason_zh="摆放端正：仅有检测框，无法看出物品的朝向")],
+                  warnings=[], timings_ms={})
+
+
+@pytest.fixture
+def check_inspection(case, server):
+    """The check report stored in the server's history with its pictures, as a batch night would."""
+    from datetime import datetime, timezone
+
+    from inspector.frames import load_frame
+    from inspector.history import History, inspection_key
+    from inspector.outputs import write_outputs
+    from rules.standard import load_standard
+
+    example, site = case
+    camera = load_camera(site / "cameras" / f"{example.camera_id}.yaml")
+    report = _check_report(camera)
+    settings = make_settings(site)
+    paths = write_outputs(load_frame(example.photo, camera.camera_id), report, camera,
+                          load_standard(REPO / "rules" / "standards" / "front-counter.yaml"), settings.data_dir / "check", "check")
+    History(settings.db_url).add(
+        key=inspection_key(camera.camera_id, "check", "batch"), camera_id=camera.camera_id, image_name="check.jpg",
+        image_sha256="check", captured_at=datetime(2026, 11, 20, 9, tzinfo=timezone.utc),
+        inspected_at=datetime(2026, 11, 20, 9, tzinfo=timezone.utc), status="ok", compliant=False, score=report.score,
+        violation_count=len(report.violations), message="", report_json=report.to_json(indent=None),
+        annotated_path=f"check/{paths['annotated'].name}", desk_map_path=f"check/{paths['desk_map'].name}", origin="batch")
+    return report
+
+
+def _open_check(page, camera_id: str, tmp_path: Path | None = None) -> None:
+    page.click(".tab[data-view=history]")
+    tile = page.locator(f"#tiles .tile:has-text('{camera_id}')")
+    tile.wait_for()
+    page.wait_for_selector("#history-table tbody tr")
+    assert "check" in tile.get_attribute("class").split() and "待核查" in tile.inner_text()
+    assert "违规数 0 · 3 项待核查" in tile.inner_text()  # no sure violation; three results to check
+    assert page.locator("#history-table .badge.check").count() == 1
+    if tmp_path is not None:
+        _screenshot(page, tmp_path, "check-history.png")
+    tile.click()
+    page.wait_for_selector("#result:not([hidden]) #verdict.banner.check")
+    page.wait_for_function("() => document.querySelector('#annotated-img').naturalWidth > 0 && "
+                           "document.querySelector('#deskmap-img').naturalWidth > 0", timeout=30_000)
+
+
+def test_a_check_verdict_asks_for_a_look_and_lists_what_to_check(browser, server, case, check_inspection, tmp_path):
+    example, _ = case
+    page, errors = _open(browser, server, {"width": 1280, "height": 900})
+    page.wait_for_selector(f"#camera-select option[value='{example.camera_id}']", state="attached")
+    _open_check(page, example.camera_id, tmp_path)
+
+    banner = page.inner_text("#verdict")
+    assert "请人工核查" in banner and "3 项待核查" in banner and "0 项违规" in banner
+    # amber, not the red of a fail nor the green of a pass
+    r, g, b = (int(v) for v in page.eval_on_selector(
+        "#verdict", "e => getComputedStyle(e).backgroundColor").removeprefix("rgb(").rstrip(")").split(","))
+    assert r > 240 and 220 < g < 250 and b < 230, (r, g, b)
+    # nothing surely failed; the three results to check apart, worst first (furthest past the limit, in U)
+    assert page.locator("#violations li.violation").count() == 0
+    checks = page.locator("#checks li.violation")
+    assert [checks.nth(i).get_attribute("data-rule") for i in range(checks.count())] == WORST_FIRST
+    assert [checks.nth(i).get_attribute("data-decision") for i in range(3)] == ["conditional_fail", "conditional_fail",
+                                                                             "conditional_pass"]
+    text = page.inner_text("#checks")
+    assert "实测 2.9 ± 1.3 cm" in text and "要求 ≤ 2 cm" in text and "超出限值 0.9 cm（0.7 U）" in text
+    assert "可能合格" in text and "距限值 0.8 cm（0.5 U）" in text
+    assert "摆放端正：仅有检测框，无法看出物品的朝向" in page.inner_text("#not-judged")
+    assert "#1 #2" in page.inner_text("#not-judged")
+    assert "前 1.2" in page.inner_text("#items")  # each item's ±U toward the edges
+    assert "null" not in page.inner_text("#result") and "undefined" not in page.inner_text("#result")
+    _screenshot(page, tmp_path, "check-verdict-zh.png")
+
+    page.click("#lang-toggle")
+    assert "Check by eye" in page.inner_text("#verdict") and "3 to check" in page.inner_text("#verdict")
+    assert "likely fail" in page.inner_text("#checks") and "0.9 cm past the limit (0.7 U)" in page.inner_text("#checks")
+    assert "the turn is not seen" in page.inner_text("#not-judged")
+    _screenshot(page, tmp_path, "check-verdict-en.png")
+    assert errors == []
+
+
+def test_a_check_verdict_reads_on_a_phone(browser, server, case, check_inspection, tmp_path):
+    example, _ = case
+    page, errors = _open(browser, server, {"width": 390, "height": 844})
+    page.wait_for_selector(f"#camera-select option[value='{example.camera_id}']", state="attached")
+    _open_check(page, example.camera_id)
+    assert page.evaluate("() => document.documentElement.scrollWidth") <= 390
+    _screenshot(page, tmp_path, "check-verdict-phone.png")
     assert errors == []

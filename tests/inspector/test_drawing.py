@@ -1,0 +1,207 @@
+"""The pictures with uncertainty and decisions: measured ± U labels, the ±U band of margin results,
+amber for results a person should check, grey dashes for what was not judged. Hand-made reports on
+the bundled camera (window-01: desk 160 x 80 cm, front edge y = 0), drawn on a plain grey photo so
+that every coloured pixel comes from the drawing."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from calibration.camera import load_camera
+from inspector import drawing
+from inspector.drawing import (
+    BAD,
+    CHECK,
+    NOT_JUDGED,
+    MarginLine,
+    annotate,
+    desk_map,
+    result_text,
+    uncertainty_bands,
+)
+from inspector.outputs import margin_lines
+from inspector.records import NotJudged, Report, ReportItem, StandardRef, Violation
+from rules.standard import load_standard
+
+REPO = Path(__file__).resolve().parents[2]
+MARGINS = [MarginLine(0, 5.0, ("front-margin",))]
+PX_PER_CM, PAD_CM = 5.0, 8.0  # desk_map's scale and padding
+
+
+@pytest.fixture(scope="module")
+def camera():
+    return load_camera(REPO / "calibration" / "cameras" / "window-01.yaml")
+
+
+def _item(camera, item_id: int, cls: str, x0: float, y0: float, x1: float, y1: float, judged: bool = True,
+          uncertainty: float | None = 1.0) -> ReportItem:
+    footprint = [[x0, y0], [x1, y0], [x1, y1], [x0, y1]]
+    px = camera.desk_to_image(np.array(footprint, dtype=float))
+    return ReportItem(
+        id=item_id, **{"class": cls}, label_zh=cls, confidence=0.9,
+        bbox_px=[float(px[:, 0].min()), float(px[:, 1].min() - 30), float(px[:, 0].max()), float(px[:, 1].max())],
+        footprint_cm=footprint, center_cm=[(x0 + x1) / 2, (y0 + y1) / 2], angle_deg=0.0, permitted=True,
+        judged=judged, uncertainty_cm=None if uncertainty is None else dict.fromkeys(("front", "back", "left", "right"), uncertainty),
+    )
+
+
+def _margin(item_id: int, measured: float, uncertainty: float, decision: str) -> Violation:
+    return Violation(rule="front-margin", kind="edge_margin", severity="major", item_ids=[item_id], measured=measured,
+                     required=5.0, unit="cm", message_en="m", message_zh="m", uncertainty=uncertainty, decision=decision)
+
+
+def _report(camera, violations=(), conditional_passes=(), not_judged=(), verdict="check") -> Report:
+    items = [
+        _item(camera, 1, "cup", 30, 4.5, 38, 12.5),  # 4.5 cm from the front edge
+        _item(camera, 2, "brochure", 100, 1, 120, 15),  # 1 cm from the front edge
+        _item(camera, 3, "keyboard", 60, 40, 100, 54),
+        _item(camera, 4, "mobile_phone", 130, 45, 138, 60, judged=False, uncertainty=None),
+        _item(camera, 5, "pen", 20, 40, 34, 42),
+    ]
+    return Report(image="hand.jpg", camera="window-01", standard=StandardRef(id="front-counter", version="1.0"),
+                  model=None, inspected_at="2026-11-20T08:30:00+00:00", compliant=verdict == "pass", verdict=verdict,
+                  score=0.8, items=items, violations=list(violations), conditional_passes=list(conditional_passes),
+                  not_judged=list(not_judged), warnings=[], timings_ms={})
+
+
+@pytest.fixture(scope="module")
+def photo():
+    return np.full((720, 1280, 3), 128, np.uint8)
+
+
+def _near(image: np.ndarray, colour, tolerance: int = 40) -> np.ndarray:
+    return np.abs(image.astype(int) - np.array(colour)).sum(axis=2) <= tolerance
+
+
+def _to_map(camera, x_cm: float, y_cm: float) -> tuple[int, int]:
+    min_x, min_y, _, _ = camera.desk.outline_cm.bounds
+    return int((x_cm - min_x + PAD_CM) * PX_PER_CM), int((y_cm - min_y + PAD_CM) * PX_PER_CM)
+
+
+CHECK_FAIL = _margin(1, 4.5, 1.0, "conditional_fail")
+SURE_FAIL = _margin(2, 1.0, 0.8, "fail")
+NEAR_PASS = Violation(rule="cup-in-place", kind="zone", severity="minor", item_ids=[3], measured=1.5, required=2.0,
+                      unit="cm", message_en="m", message_zh="m", uncertainty=1.0, decision="conditional_pass")
+NO_TURN = NotJudged(rule="kept-square", kind="alignment", item_ids=[5], reason_en="kept square: the turn is not seen",
+                    reason_zh="摆放端正：无法看出物品的朝向")
+
+
+def test_result_text_shows_measured_plus_minus_uncertainty_and_the_limit():
+    assert result_text(SURE_FAIL) == "front-margin: 1.0 ± 0.8 cm (≥ 5)"
+    assert result_text(CHECK_FAIL).startswith("front-margin: 4.5 ± 1.0 cm (≥ 5)  待核")
+    assert "check: likely fail" in result_text(CHECK_FAIL)
+    assert result_text(NEAR_PASS) == "cup-in-place: 1.5 ± 1.0 cm (≤ 2)  待核·偏合格 check: likely pass"
+    no_u = SURE_FAIL.model_copy(update={"uncertainty": None})
+    assert result_text(no_u) == "front-margin: 1.0 cm (≥ 5)"  # simple decisions: no ± shown
+    count = Violation(rule="name-plate-shown", kind="required", severity="major", measured=0.0, required=1.0,
+                      unit="count", message_en="m", message_zh="m")
+    assert result_text(count) == "name-plate-shown: 0 (≥ 1)"
+
+
+def test_margin_band_is_measured_plus_minus_u_along_the_item(camera):
+    report = _report(camera, violations=[SURE_FAIL, CHECK_FAIL])
+    bands = {band.item_id: band for band in uncertainty_bands(report, camera.desk, MARGINS)}
+    assert set(bands) == {1, 2}
+    np.testing.assert_allclose(bands[1].band_cm, [[30, 3.5], [38, 3.5], [38, 5.5], [30, 5.5]], atol=1e-9)
+    np.testing.assert_allclose(bands[1].edge_cm, [[30, 4.5], [38, 4.5]], atol=1e-9)
+    np.testing.assert_allclose(bands[2].band_cm, [[100, 0.2], [120, 0.2], [120, 1.8], [100, 1.8]], atol=1e-9)
+    assert (bands[1].decision, bands[2].decision) == ("conditional_fail", "fail")
+
+
+def test_the_band_sits_at_the_edge_the_rule_measured(camera):
+    # a rule asking front and left: the cup is 4.5 cm from the front and 30 cm from the left edge
+    margins = [MarginLine(0, 5.0, ("front-margin",)), MarginLine(3, 5.0, ("front-margin",))]
+    band = uncertainty_bands(_report(camera, violations=[CHECK_FAIL]), camera.desk, margins)[0]
+    np.testing.assert_allclose(band.edge_cm, [[30, 4.5], [38, 4.5]], atol=1e-9)
+    left = CHECK_FAIL.model_copy(update={"measured": 30.0})
+    band = uncertainty_bands(_report(camera, violations=[left]), camera.desk, margins)[0]
+    assert {round(x, 6) for x, _ in band.edge_cm} == {30.0}  # a line 30 cm in from the left edge, x = 30
+
+
+def test_margin_lines_name_the_rules_that_ask_each_edge(camera):
+    standard = load_standard(REPO / "rules" / "standards" / "front-counter.yaml")
+    assert margin_lines(standard, camera) == [MarginLine(0, 5.0, ("front-margin",))]
+
+
+def test_annotated_photo_writes_plus_minus_labels_and_not_judged(camera, photo, monkeypatch):
+    drawn: list[str] = []
+    real = drawing._put_texts
+
+    def spy(image, texts):
+        drawn.extend(text for _, text, _, _ in texts)
+        return real(image, texts)
+
+    monkeypatch.setattr(drawing, "_put_texts", spy)
+    annotate(photo, _report(camera, [CHECK_FAIL], [NEAR_PASS], [NO_TURN]), camera, MARGINS)
+    assert any("4.5 ± 1.0 cm" in text for text in drawn)
+    assert any("1.5 ± 1.0 cm" in text and "check: likely pass" in text for text in drawn)
+    assert any(text.startswith("待核查 CHECK BY EYE") for text in drawn)  # the banner of a check verdict
+    assert any("#4" in text and "未判定 not judged" in text for text in drawn)  # the item the rules did not judge
+    assert any("kept-square #5" in text and "无法看出" in text for text in drawn)
+    assert any("not judged kept-square" in text and "the turn is not seen" in text for text in drawn)
+    assert any("待核查 check by eye" in text for text in drawn)  # the legend
+
+    drawn.clear()
+    desk_map(photo, _report(camera, [SURE_FAIL], [], [], verdict="fail"), camera, MARGINS)
+    assert any("1.0 ± 0.8 cm (≥ 5)" in text for text in drawn)
+
+
+def test_colours_mark_sure_fails_conditional_results_and_unjudged_items(camera, photo):
+    report = _report(camera, [SURE_FAIL, CHECK_FAIL], [NEAR_PASS], [NO_TURN], verdict="fail")
+    out = annotate(photo, report, camera, MARGINS)
+    items = {item.id: item for item in report.items}
+
+    def box_region(item_id: int) -> np.ndarray:
+        x1, y1, x2, y2 = (int(round(v)) for v in items[item_id].bbox_px)
+        return out[max(y1 - 3, 0):y2 + 4, max(x1 - 3, 0):x2 + 4]
+
+    assert _near(box_region(1), CHECK).sum() > 50  # the conditional fail: amber
+    assert _near(box_region(3), CHECK).sum() > 50  # the conditional pass: amber too
+    red = _near(box_region(2), BAD).sum()
+    assert red > 50 and _near(box_region(2), CHECK).sum() < red / 20  # the sure fail: red (amber only where lines blend)
+    # the unjudged phone: a grey box with gaps (dashed), not a solid line
+    x1, y1, x2, _ = (int(round(v)) for v in items[4].bbox_px)
+    top_edge = _near(out[y1 - 1:y1 + 2, x1 + 2:x2 - 2], NOT_JUDGED, 60).any(axis=0)
+    assert 0.3 < top_edge.mean() < 0.9
+
+
+def test_desk_map_draws_the_uncertainty_band_in_the_decision_colour(camera, photo):
+    out = desk_map(photo, _report(camera, [SURE_FAIL, CHECK_FAIL]), camera, MARGINS)
+    # inside the cup's band (x 30..38, y 3.5..5.5 cm) away from its measured-edge line and the limit line
+    x, y = _to_map(camera, 34, 4.0)
+    b, g, r = (int(v) for v in out[y, x])
+    assert r > 170 and 70 < g < 170 and b < 80, (b, g, r)  # amber
+    x, y = _to_map(camera, 110, 0.5)
+    b, g, r = (int(v) for v in out[y, x])
+    assert r > 150 and r > 2 * g and b < 80, (b, g, r)  # red: the brochure's sure fail
+    # without results, no band there
+    plain = desk_map(photo, _report(camera, verdict="pass"), camera, MARGINS)
+    x, y = _to_map(camera, 34, 4.0)
+    assert not _near(plain[y - 1:y + 2, x - 1:x + 2], CHECK, 90).any()
+
+
+def test_the_example_photo_draws_with_real_uncertainties(camera, tmp_path):
+    """The bundled example through inspect: whatever the decisions, every drawn result with an
+    uncertainty carries its ± label."""
+    import cv2
+
+    from inspector.detections_io import load_detections
+    from inspector.frames import load_frame
+    from inspector.outputs import render_pictures
+    from inspector.pipeline import inspect
+
+    example = REPO / "examples" / "front-counter"
+    photo = example / "photos" / "window-01_2026-11-20T10-15-00.jpg"
+    if not photo.is_file():
+        pytest.skip("the example photos are not in this checkout")
+    standard = load_standard(REPO / "rules" / "standards" / "front-counter.yaml")
+    frame = load_frame(photo, camera.camera_id)
+    report = inspect(frame, camera, standard, detections=load_detections(example / "detections" / f"{photo.stem}.json"))
+    annotated, top = render_pictures(frame, report, camera, standard)
+    assert annotated.shape == frame.image.shape and top.ndim == 3
+    cv2.imwrite(str(tmp_path / "annotated.png"), annotated)
+    with_u = [r for r in drawing.results(report) if r.uncertainty is not None and r.item_ids]
+    assert all("±" in result_text(r) for r in with_u)
