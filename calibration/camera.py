@@ -25,10 +25,13 @@ from inspector.errors import CalibrationError
 from inspector.records import Desk
 
 Point = tuple[float, float]
+# every model of a camera file: unknown keys, NaN and infinities are errors naming the field (a NaN
+# zone vertex or homography entry would otherwise reach shapely or OpenCV and crash there)
+_FILE_MODEL = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
 
 class Intrinsics(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = _FILE_MODEL
 
     model: Literal["pinhole", "fisheye"] = "pinhole"
     K: list[list[float]] = Field(description="3x3 camera matrix, px")
@@ -51,7 +54,7 @@ class Intrinsics(BaseModel):
 
 
 class DeskShape(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = _FILE_MODEL
 
     width_cm: float | None = Field(default=None, gt=0)
     depth_cm: float | None = Field(default=None, gt=0)
@@ -78,13 +81,13 @@ class DeskShape(BaseModel):
 
 
 class PointPair(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = _FILE_MODEL
     image_px: Point
     desk_cm: Point
 
 
 class Layout(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = _FILE_MODEL
     zones: dict[str, list[Point]] = Field(default_factory=dict)
 
     @field_validator("zones")
@@ -98,7 +101,7 @@ class Layout(BaseModel):
 
 
 class PoseResult(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = _FILE_MODEL
     K: list[list[float]]
     rvec: list[float]
     tvec: list[float]
@@ -115,7 +118,7 @@ ErrorFigure = Annotated[float, Field(ge=0, allow_inf_nan=False)]
 
 
 class FitResult(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = _FILE_MODEL
     homography: list[list[float]] = Field(description="undistorted image px -> desk cm")
     # Error figures: absent only in files written by versions before 1.0 (recomputed on load, with a
     # warning, from the point pairs: see Camera.warnings)
@@ -127,7 +130,7 @@ class FitResult(BaseModel):
 
 
 class CameraFile(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = _FILE_MODEL
 
     camera_id: str = Field(min_length=1)
     image_size: tuple[int, int] = Field(description="[width, height] px")
@@ -442,6 +445,8 @@ def read_structured_file(path: Path, error_type: type[Exception]) -> dict:
         data = json.loads(text) if str(path).endswith(".json") else yaml.safe_load(text)
     except (yaml.YAMLError, json.JSONDecodeError) as error:
         raise error_type(f"not valid YAML/JSON: {error}", str(path)) from None
+    except RecursionError:  # thousands of nested brackets: no camera file looks like that
+        raise error_type("not a camera file: nested too deeply", str(path)) from None
     if not isinstance(data, dict):
         raise error_type("the file must hold a mapping of fields", str(path))
     return data

@@ -11,6 +11,7 @@ from typing import Annotated, Optional
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from inspector.errors import InspectorError
 
@@ -22,31 +23,31 @@ EXIT_OK, EXIT_VIOLATIONS, EXIT_INPUT = 0, 1, 2
 
 
 def fail(error: InspectorError | str) -> typer.Exit:
-    err_console.print(f"[bold red]error:[/] {error}")
+    err_console.print(f"[bold red]error:[/] {escape(str(error))}")
     return typer.Exit(EXIT_INPUT)
 
 
 def _print_report(report, elapsed_s: float) -> None:
     name = Path(report.image).name
     if report.verdict == "pass":
-        console.print(f"[bold green]PASS[/] {name}  score {report.score:.2f}  {len(report.items)} items  ({elapsed_s:.2f} s)")
+        console.print(f"[bold green]PASS[/] {escape(name)}  score {report.score:.2f}  {len(report.items)} items  ({elapsed_s:.2f} s)")
     elif report.verdict == "check":
-        console.print(f"[bold yellow]CHECK[/] {name}  score {report.score:.2f}  nothing surely fails; "
+        console.print(f"[bold yellow]CHECK[/] {escape(name)}  score {report.score:.2f}  nothing surely fails; "
                       f"{len(report.violations) + len(report.conditional_passes)} result(s) to check by eye  ({elapsed_s:.2f} s)")
     else:
-        console.print(f"[bold red]FAIL[/] {name}  score {report.score:.2f}  {len(report.violations)} violation(s)  ({elapsed_s:.2f} s)")
+        console.print(f"[bold red]FAIL[/] {escape(name)}  score {report.score:.2f}  {len(report.violations)} violation(s)  ({elapsed_s:.2f} s)")
     for v in sorted(report.violations, key=lambda v: v.decision != "fail"):
         colour = "yellow" if v.decision != "fail" else "red" if v.severity == "major" else "yellow"
         label = "check" if v.decision != "fail" else v.severity
-        console.print(f"  [{colour}]{label:5}[/] {v.rule}: {v.message_en}")
-        console.print(f"        {v.message_zh}")
+        console.print(f"  [{colour}]{label:5}[/] {escape(v.rule)}: {escape(v.message_en)}")
+        console.print(f"        {escape(v.message_zh)}")
     for v in report.conditional_passes:
-        console.print(f"  [yellow]check[/] {v.rule}: {v.message_en}")
-        console.print(f"        {v.message_zh}")
+        console.print(f"  [yellow]check[/] {escape(v.rule)}: {escape(v.message_en)}")
+        console.print(f"        {escape(v.message_zh)}")
     for n in report.not_judged:
-        console.print(f"  [dim]not judged[/] {n.rule} (items {', '.join(map(str, n.item_ids))}): {n.reason_en} / {n.reason_zh}")
+        console.print(f"  [dim]not judged[/] {escape(n.rule)} (items {', '.join(map(str, n.item_ids))}): {escape(n.reason_en)} / {escape(n.reason_zh)}")
     for warning in report.warnings:
-        console.print(f"  [yellow]warn [/] {warning}")
+        console.print(f"  [yellow]warn [/] {escape(warning)}")
 
 
 @app.command("inspect")
@@ -106,7 +107,7 @@ def inspect_command(
                 (out / f"{path.stem}.report.json").write_text(report.to_json(), encoding="utf-8")
         except InspectorError as error:
             errors += 1
-            err_console.print(f"[bold red]error:[/] {error}")
+            err_console.print(f"[bold red]error:[/] {escape(str(error))}")
             continue
         violations += report.verdict == "fail"
         to_check += report.verdict == "check"

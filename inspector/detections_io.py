@@ -11,8 +11,14 @@ from inspector.errors import DetectionsError
 from inspector.records import Detection
 
 
+# More boxes than any desk photo holds: a file with thousands would tie up an inspection slot
+MAX_DETECTIONS = 300
+
+
 class DetectionIn(BaseModel):
-    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+    # NaN or infinite coordinates are errors, never dropped: a polygon with a NaN vertex would
+    # silently place its item from the box alone
+    model_config = ConfigDict(extra="forbid", populate_by_name=True, allow_inf_nan=False)
 
     class_: str = Field(alias="class", min_length=1)
     confidence: float = Field(ge=0.0, le=1.0)
@@ -28,6 +34,8 @@ _LIST = TypeAdapter(list[DetectionIn])
 
 
 def parse_detections(data: object, source: str) -> tuple[Detection, ...]:
+    if isinstance(data, list) and len(data) > MAX_DETECTIONS:
+        raise DetectionsError(f"{len(data):,} detections, over the limit of {MAX_DETECTIONS} per image", source)
     try:
         parsed = _LIST.validate_python(data)
     except ValidationError as error:
@@ -47,6 +55,8 @@ def load_detections(path: str | Path) -> tuple[Detection, ...]:
         raise DetectionsError(f"cannot read file ({error})", str(path)) from None
     except json.JSONDecodeError as error:
         raise DetectionsError(f"not valid JSON: {error}", str(path)) from None
+    except RecursionError:
+        raise DetectionsError("not a detections list: nested too deeply", str(path)) from None
     return parse_detections(data, str(path))
 
 

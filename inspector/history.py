@@ -49,6 +49,52 @@ class InspectionRow(Base):
         return json.loads(self.report_json) if self.report_json else None
 
 
+class RunLockRow(Base):
+    """One running batch per site and database: the second run is told who holds it."""
+
+    __tablename__ = "run_locks"
+
+    site_id: Mapped[str] = mapped_column(String(128), primary_key=True)
+    run_id: Mapped[str] = mapped_column(String(64))
+    host: Mapped[str] = mapped_column(String(255))
+    pid: Mapped[int] = mapped_column(Integer)
+    started_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    heartbeat_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class RunLocked(Exception):
+    """Another live batch run holds the site's lock in this database."""
+
+    def __init__(self, holder: RunLockRow):
+        self.holder = holder
+        started = holder.started_at.strftime("%Y-%m-%d %H:%M:%S")
+        super().__init__(f"another batch run ({holder.run_id}, pid {holder.pid} on {holder.host}, started {started} UTC) "
+                         f"is inspecting site '{holder.site_id}' into this database; wait for it to finish "
+                         f"(a lock left by a killed run expires {LOCK_STALE_S} s after its last heartbeat)")
+
+
+LOCK_HEARTBEAT_S = 15
+LOCK_STALE_S = 60
+
+
+def _aware(moment: datetime) -> datetime:
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=timezone.utc)  # SQLite drops the offset
+
+
+def _holder_alive(row: RunLockRow, now: datetime) -> bool:
+    import os
+    import socket
+
+    if row.host == socket.gethostname():  # on this machine the process itself can be asked
+        try:
+            os.kill(row.pid, 0)
+        except ProcessLookupError:
+            return False
+        except PermissionError:
+            return True
+    return (now - _aware(row.heartbeat_at)).total_seconds() < LOCK_STALE_S
+
+
 def inspection_key(camera_id: str, image_sha256: str, origin: str) -> str:
     """Same camera + same image bytes + same origin = the same inspection."""
     return hashlib.sha256(f"{origin}\x00{camera_id}\x00{image_sha256}".encode()).hexdigest()
@@ -85,6 +131,45 @@ class History:
                 session.rollback()
                 return session.scalars(select(InspectionRow).where(InspectionRow.key == fields["key"])).one()
             return row
+
+    def acquire_run_lock(self, site_id: str, run_id: str) -> None:
+        """Take the site's run lock, or raise RunLocked naming the live holder; a lock whose
+        holder is gone (its process ended on this host, or no heartbeat for LOCK_STALE_S) is taken over."""
+        import os
+        import socket
+
+        now = datetime.now(timezone.utc)
+        mine = dict(site_id=site_id, run_id=run_id, host=socket.gethostname(), pid=os.getpid(),
+                    started_at=now, heartbeat_at=now)
+        with Session(self.engine) as session:
+            session.add(RunLockRow(**mine))
+            try:
+                session.commit()
+                return
+            except IntegrityError:
+                session.rollback()
+        with Session(self.engine) as session, session.begin():
+            holder = session.get(RunLockRow, site_id, with_for_update=True)
+            if holder is None:  # released meanwhile
+                session.add(RunLockRow(**mine))
+                return
+            if _holder_alive(holder, now):
+                session.expunge(holder)
+                raise RunLocked(holder)
+            for name, value in mine.items():
+                setattr(holder, name, value)
+
+    def beat_run_lock(self, site_id: str, run_id: str) -> None:
+        with Session(self.engine) as session, session.begin():
+            row = session.get(RunLockRow, site_id)
+            if row is not None and row.run_id == run_id:
+                row.heartbeat_at = datetime.now(timezone.utc)
+
+    def release_run_lock(self, site_id: str, run_id: str) -> None:
+        with Session(self.engine) as session, session.begin():
+            row = session.get(RunLockRow, site_id)
+            if row is not None and row.run_id == run_id:
+                session.delete(row)
 
     def has_key(self, key: str) -> bool:
         with Session(self.engine) as session:

@@ -16,6 +16,7 @@ inspect() asks only for flat, not round items (see footprint.outline_helps).
 
 from __future__ import annotations
 
+import hashlib
 import math
 from collections.abc import Callable, Sequence
 
@@ -36,6 +37,7 @@ _BORDER_PX = 2.0
 _SIDE_TOLERANCE = 0.2  # of the box size (at least _SIDE_TOLERANCE_PX): how far the outline may stop short of a side
 _SIDE_TOLERANCE_PX = 3.0
 _MIN_FILL = 0.25  # of the box area
+_GRABCUT_SEED = 12345
 
 
 def _window(image: np.ndarray, box, margin_x: float, margin_y: float) -> tuple[int, int, np.ndarray]:
@@ -59,6 +61,9 @@ def _segment(image_bgr: np.ndarray, box: tuple[float, float, float, float]) -> n
     rect_x, rect_y = int(round((x1 - left) * scale)), int(round((y1 - top) * scale))
     rect = (rect_x, rect_y, max(int(round((x2 - x1) * scale)), 1), max(int(round((y2 - y1) * scale)), 1))
     mask = np.zeros(roi.shape[:2], np.uint8)
+    # GrabCut starts its colour models with k-means on OpenCV's per-thread RNG: seeded, the outline
+    # depends on these pixels alone, not on what the thread segmented before
+    cv2.setRNGSeed(_GRABCUT_SEED)
     try:
         cv2.grabCut(roi, mask, rect, np.zeros((1, 65)), np.zeros((1, 65)), _ITERATIONS, cv2.GC_INIT_WITH_RECT)
     except cv2.error:  # too few pixels for its colour models
@@ -103,59 +108,54 @@ def find_outlines(image_bgr: np.ndarray, detections: Sequence[Detection]) -> tup
     return tuple(outline_from_photo(image_bgr, d.bbox_px) for d in detections)
 
 
-_THUMB_PX = 12  # side of the grey thumbnail a remembered box's pixels are compared by
-_THUMB_RING = 0.25  # of the box size, around it: the item's edges against the desk are in the thumbnail
-_SAME_BOX_PX = 2.0
-_SAME_PIXELS = 0.9  # correlation of the thumbnails: exposure and gain changes keep it, a changed item does not
+_MEMORY_FRAMES = 4  # how many recent photos' outlines a memory keeps
 
 
-def _thumbnail(image_bgr: np.ndarray, box) -> np.ndarray:
-    """The box and a ring around it in grey, _THUMB_PX square, zero mean and unit spread."""
-    x1, y1, x2, y2 = box
-    _, _, crop = _window(image_bgr, box, _THUMB_RING * (x2 - x1), _THUMB_RING * (y2 - y1))
-    small = cv2.resize(crop, (_THUMB_PX, _THUMB_PX), interpolation=cv2.INTER_AREA)
-    thumb = cv2.cvtColor(small, cv2.COLOR_BGR2GRAY).astype(np.float32)
-    return (thumb - thumb.mean()) / max(float(thumb.std()), 1.0)  # a plain patch (spread < 1 grey level) matches nothing
+def _content_key(image_bgr: np.ndarray, detection: Detection) -> bytes:
+    """What an outline is a function of: the class, the exact box and the exact pixels GrabCut
+    reads (the box and its ring)."""
+    x1, y1, x2, y2 = detection.bbox_px
+    scale = min(1.0, _MAX_SIDE_PX / max(x2 - x1, y2 - y1, 1e-9))
+    margin = _MARGIN_PX / scale
+    _, _, window = _window(image_bgr, detection.bbox_px, margin, margin)
+    digest = hashlib.blake2b(digest_size=16)
+    digest.update(repr((detection.class_name, tuple(float(v) for v in detection.bbox_px), window.shape)).encode())
+    digest.update(np.ascontiguousarray(window).data)
+    return digest.digest()
 
 
 class OutlineMemory:
-    """An OutlineFinder for one fixed camera that remembers its last photo's outlines.
+    """An OutlineFinder for one fixed camera that remembers the outlines of its recent photos.
 
-    A CCTV camera sees the same items all night: an item whose box has moved by at most
-    _SAME_BOX_PX and whose pixels have not changed (thumbnails of it and its surroundings correlated
-    at least _SAME_PIXELS, which exposure changes keep and a changed or turned item does not) has
-    the same outline as last time, shifted with its box, and GrabCut is not run again. A turned
-    item keeps its box only if it is turned to the mirrored reading, and then its pixels change.
-    One per camera and process; not shared between threads."""
+    A verdict must be a function of the photo, the camera, the standard and the model alone, never
+    of what the batch inspected before (a killed-and-resumed or reordered night must give the same
+    reports). So an outline is reused only for the same class, the same box to the last bit and
+    the same pixels under it (a content hash): exactly what finding it again would give, since
+    GrabCut is seeded. A still camera whose frames repeat bit for bit (a paused stream, a frame
+    submitted twice) saves GrabCut; a noisy one finds its outlines again. One per camera and
+    process; not shared between threads."""
 
-    def __init__(self, finder: OutlineFinder = find_outlines):
+    def __init__(self, finder: OutlineFinder = find_outlines, frames: int = _MEMORY_FRAMES):
         self._finder = finder
-        self._last: list[tuple[Detection, np.ndarray, Outline | None]] = []
+        self._frames = frames
+        self._known: dict[bytes, Outline | None] = {}
+        self._recent: list[list[bytes]] = []
         self.reused = 0
         self.found = 0
 
-    def _remembered(self, detection: Detection, thumb: np.ndarray) -> tuple[bool, Outline | None]:
-        for before, before_thumb, outline in self._last:
-            shift = np.subtract(detection.bbox_px, before.bbox_px)
-            if (before.class_name == detection.class_name and np.abs(shift).max() <= _SAME_BOX_PX
-                    and float(np.mean(thumb * before_thumb)) >= _SAME_PIXELS):
-                dx, dy = (shift[0] + shift[2]) / 2, (shift[1] + shift[3]) / 2
-                return True, outline and tuple((round(x + dx, 1), round(y + dy, 1)) for x, y in outline)
-        return False, None
-
     def __call__(self, image_bgr: np.ndarray, detections: Sequence[Detection]) -> tuple[Outline | None, ...]:
-        thumbs = [_thumbnail(image_bgr, d.bbox_px) for d in detections]
-        outlines: list[Outline | None] = []
-        new = []
-        for i, (detection, thumb) in enumerate(zip(detections, thumbs)):
-            known, outline = self._remembered(detection, thumb)
-            outlines.append(outline)
-            if not known:
-                new.append(i)
-        if new:
-            for i, outline in zip(new, self._finder(image_bgr, [detections[i] for i in new])):
-                outlines[i] = outline
+        keys = [_content_key(image_bgr, d) for d in detections]
+        new = [i for i, key in enumerate(keys) if key not in self._known]
+        found = dict(zip(new, self._finder(image_bgr, [detections[i] for i in new]))) if new else {}
+        outlines = tuple(found[i] if i in found else self._known[key] for i, key in enumerate(keys))
         self.reused += len(detections) - len(new)
         self.found += len(new)
-        self._last = list(zip(detections, thumbs, outlines))
-        return tuple(outlines)
+        for key, outline in zip(keys, outlines):
+            self._known[key] = outline
+        self._recent.append(keys)
+        while len(self._recent) > self._frames:  # forget what no recent photo needed
+            keep = {key for frame in self._recent[1:] for key in frame}
+            for key in self._recent.pop(0):
+                if key not in keep:
+                    self._known.pop(key, None)
+        return outlines

@@ -27,6 +27,16 @@ def _round_points(points, digits: int = 2) -> list[list[float]]:
     return [[round(float(x), digits), round(float(y), digits)] for x, y in points]
 
 
+def check_frame_size(frame: Frame, camera: Camera) -> None:
+    """ImageError unless the frame has the size the camera was calibrated at."""
+    if frame.size_px != camera.image_size:
+        w, h = frame.size_px
+        cw, ch = camera.image_size
+        raise ImageError(
+            f"image is {w}x{h} px but camera '{camera.camera_id}' was calibrated at {cw}x{ch} px", frame.source
+        )
+
+
 def _rounded(violation: Violation) -> Violation:
     """The uncertainty at 0.01 of its unit: the rules decide on full precision."""
     def r(value: float | None) -> float | None:
@@ -69,12 +79,7 @@ def inspect(
         timings[stage] = round((now - clock) * 1000, 2)
         clock = now
 
-    if frame.size_px != camera.image_size:
-        w, h = frame.size_px
-        cw, ch = camera.image_size
-        raise ImageError(
-            f"image is {w}x{h} px but camera '{camera.camera_id}' was calibrated at {cw}x{ch} px", frame.source
-        )
+    check_frame_size(frame, camera)
     model_ref: ModelRef | None = None
     if detections is None:
         detections = detector.detect(frame.image)

@@ -204,10 +204,14 @@ def _parse_text(text: str, source: str, *, as_json: bool) -> Any:
         except json.JSONDecodeError as exc:
             where = f"line {exc.lineno} column {exc.colno}"
             raise StandardError(f"not valid JSON: {exc.msg} at {where}", source=source) from exc
+        except RecursionError:
+            raise StandardError("not a standard: nested too deeply", source=source) from None
     try:
         return yaml.load(text, Loader=_UniqueKeyLoader)  # noqa: S506 - a SafeLoader subclass
     except yaml.YAMLError as exc:
         raise StandardError(f"not valid YAML: {_yaml_problem(exc)}", source=source) from exc
+    except RecursionError:
+        raise StandardError("not a standard: nested too deeply", source=source) from None
 
 
 class _UniqueKeyLoader(yaml.SafeLoader):

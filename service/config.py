@@ -126,6 +126,8 @@ class _SettingsFileSource(PydanticBaseSettingsSource):
             data = json.loads(text) if path.suffix.lower() == ".json" else yaml.safe_load(text)
         except (OSError, UnicodeDecodeError, yaml.YAMLError, json.JSONDecodeError) as error:
             raise ValueError(f"{path}: cannot read the settings file ({error})") from None
+        except RecursionError:
+            raise ValueError(f"{path}: cannot read the settings file (nested too deeply)") from None
         if data is None:
             return {}
         if not isinstance(data, dict):

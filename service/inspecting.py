@@ -16,14 +16,17 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from inspector.detections_io import parse_detections
+from inspector.batch import quality
+from inspector.batch.site import QualitySpec
 from inspector.errors import DetectionsError, InspectorError
 from inspector.frames import decode_image
 from inspector.history import History, InspectionRow, inspection_key
 from inspector.outputs import write_outputs
-from inspector.pipeline import inspect
+from inspector.pipeline import check_frame_size, inspect
 from inspector.records import Frame
 from service.state import CameraEntry, ServiceState
 
+FRAME_QUALITY = QualitySpec()  # the batch's default limits
 _UNSAFE = re.compile(r"[\x00-\x1f\x7f]")
 
 
@@ -64,6 +67,8 @@ def read_detections(upload: Upload):
         raise DetectionsError("not UTF-8 text", upload.name) from None
     except json.JSONDecodeError as error:
         raise DetectionsError(f"not valid JSON: {error.msg} at line {error.lineno} column {error.colno}", upload.name) from None
+    except RecursionError:
+        raise DetectionsError("not a detections list: nested too deeply", upload.name) from None
     return parse_detections(data, upload.name)
 
 
@@ -89,6 +94,12 @@ def inspect_upload(
         camera_id=entry.camera.camera_id,
         captured_at=captured_at,
     )
+    check_frame_size(frame, entry.camera)
+    # the batch's checks before judging: a black, blurred or covered frame is "cannot judge", never a
+    # verdict listing every required item as missing
+    checked = quality.assess(frame.image, entry.camera, FRAME_QUALITY, entry.reference)
+    if not checked.ok:
+        return _store_unjudged(history, entry, image, captured_at, checked)
     if parsed is not None:
         report = inspect(frame, entry.camera, entry.standard, detections=parsed, detections_source=detections.name)
     else:
@@ -123,6 +134,17 @@ def inspect_upload(
         for path in paths.values():
             path.unlink(missing_ok=True)
         raise
+
+
+def _store_unjudged(history: History, entry: CameraEntry, image: Upload, captured_at: datetime | None,
+                    checked: quality.QualityVerdict) -> InspectionRow:
+    sha256 = hashlib.sha256(image.data).hexdigest()
+    return history.add(
+        key=inspection_key(entry.camera.camera_id, f"{sha256}:{uuid.uuid4().hex}", "api"),
+        camera_id=entry.camera.camera_id, image_name=image.name, image_sha256=sha256, captured_at=captured_at,
+        inspected_at=datetime.now(timezone.utc), status=checked.status, compliant=None, score=None, violation_count=0,
+        message=checked.reason, report_json=None, annotated_path=None, desk_map_path=None, origin="api",
+    )
 
 
 def stored_file(data_dir: Path, stored: str | None) -> Path | None:

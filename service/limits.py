@@ -72,3 +72,57 @@ class BodyLimitMiddleware:
                 raise
         if exceeded and not started:
             await self._reject(send, 413, f"request body is over the {limit:,} byte limit")
+
+
+class EarlyAuthMiddleware:
+    """Refuse a request with a body (an upload, a calibration) that carries no valid API key
+    before reading a byte of it: FastAPI parses a form before its dependencies run, so without
+    this an unauthenticated client could make the server read and spool a whole upload."""
+
+    _WITH_BODY = frozenset({"POST", "PUT", "PATCH"})
+
+    def __init__(self, app: ASGIApp, prefix: str, header: str, keys):
+        self.app = app
+        self.prefix = prefix
+        self.header = header.lower().encode()
+        self.keys = keys  # () -> list of accepted keys (they may change while the service runs)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["method"] in self._WITH_BODY and scope["path"].startswith(self.prefix):
+            from service.deps import _matches
+
+            given = dict(scope.get("headers") or []).get(self.header)
+            detail = ("missing API key: send it in the X-API-Key header" if not given else
+                      None if _matches(given.decode("latin-1"), self.keys()) else "invalid API key")
+            if detail is not None:
+                body = json.dumps({"detail": detail}).encode()
+                await send({"type": "http.response.start", "status": 401,
+                            "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()),
+                                        (b"www-authenticate", b"APIKey"), (b"connection", b"close")]})
+                await send({"type": "http.response.body", "body": body})
+                return
+        await self.app(scope, receive, send)
+
+
+class StaticHeadersMiddleware:
+    """The page's security headers on every file under /static as on / (an HTML file opened there
+    directly must not be framed or load foreign scripts either)."""
+
+    def __init__(self, app: ASGIApp, prefix: str, headers: dict[str, str]):
+        self.app = app
+        self.prefix = prefix
+        self.headers = [(k.lower().encode(), v.encode()) for k, v in headers.items()]
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or not scope["path"].startswith(self.prefix):
+            await self.app(scope, receive, send)
+            return
+
+        async def with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                names = {name for name, _ in self.headers}
+                message = {**message, "headers": [h for h in message.get("headers", []) if h[0].lower() not in names]
+                           + self.headers}
+            await send(message)
+
+        await self.app(scope, receive, with_headers)

@@ -20,12 +20,18 @@ from inspector.history import History
 from service import errors
 from service.api.router import api_router
 from service.config import ENV_PREFIX, SETTINGS_FILE_ENV, Settings
-from service.limits import BodyLimitMiddleware
+from service.limits import BodyLimitMiddleware, EarlyAuthMiddleware, StaticHeadersMiddleware
 from service.state import ServiceState
 
 STATIC_DIR = Path(__file__).resolve().parent / "static"
 PAGE_CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' blob: data:; connect-src 'self'; "
             "object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'")
+PAGE_HEADERS = {
+    "Content-Security-Policy": PAGE_CSP,
+    "X-Frame-Options": "DENY",
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+}
 log = logging.getLogger("service")
 
 
@@ -94,17 +100,16 @@ def create_app(settings: Settings | None = None, state: ServiceState | None = No
                                        swagger_favicon_url="/static/favicon.svg")
     errors.install(app)
     app.add_middleware(BodyLimitMiddleware, limit_bytes=settings.request_limit_bytes)
+    # outermost: an upload without a valid key is refused before the body limit even counts it
+    app.add_middleware(EarlyAuthMiddleware, prefix="/api/v1/", header="X-API-Key",
+                       keys=lambda: app.state.service.keys if hasattr(app.state, "service") else [])
+    app.add_middleware(StaticHeadersMiddleware, prefix="/static/", headers=PAGE_HEADERS)
     app.include_router(api_router)
 
     @app.get("/", include_in_schema=False)
     def index() -> FileResponse:
         # the page keeps an API key in localStorage: allow only its own scripts, styles and API
-        return FileResponse(STATIC_DIR / "index.html", headers={
-            "Cache-Control": "no-cache",
-            "Content-Security-Policy": PAGE_CSP,
-            "X-Content-Type-Options": "nosniff",
-            "Referrer-Policy": "no-referrer",
-        })
+        return FileResponse(STATIC_DIR / "index.html", headers={"Cache-Control": "no-cache", **PAGE_HEADERS})
 
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     return app

@@ -36,6 +36,20 @@ class CameraEntry:
     camera: Camera
     standard: Standard
     path: Path
+    # the camera file's reference frame, prepared for the moved / covered checks (None: dark and
+    # blurred checks only)
+    reference: object | None = None
+
+
+def _reference(camera: Camera, path: Path):
+    from inspector.batch import quality
+    from inspector.batch.worker import load_reference
+
+    named = camera.spec.reference_frame
+    reference, why = load_reference((path.parent / named) if named else None, camera)
+    if named and reference is None:
+        log.warning("camera %s: %s", camera.camera_id, why)
+    return reference if isinstance(reference, quality.Reference) else None
 
 
 class LockedDetector:
@@ -190,7 +204,7 @@ class ServiceState:
         except StandardError as error:
             raise StandardError(f"camera {camera.camera_id!r} cannot be judged by standard {standard.id!r}: {error.message}",
                                 str(path)) from None
-        return CameraEntry(camera=camera, standard=standard, path=path)
+        return CameraEntry(camera=camera, standard=standard, path=path, reference=_reference(camera, path))
 
     def _load_detector(self) -> None:
         name = self.settings.model

@@ -26,6 +26,7 @@ def batch_main(
     progress: bool = True,
 ) -> int:
     from rich.console import Console
+    from rich.markup import escape
 
     from inspector.batch.runner import run_batch
 
@@ -34,7 +35,7 @@ def batch_main(
         summary = run_batch(site, out, workers=workers, force=force, since=since, until=until, night=night,
                             database_url=db, progress=progress, pictures=pictures)
     except InspectorError as error:
-        err.print(f"[bold red]error:[/] {error}", markup=True)
+        err.print(f"[bold red]error:[/] {escape(str(error))}", markup=True)
         return EXIT_SETUP
     except KeyboardInterrupt:
         err.print("interrupted: every finished snapshot is saved; run the same command again to finish the night")

@@ -584,8 +584,9 @@ def size_mismatch(image: np.ndarray, camera) -> str | None:
     h, w = image.shape[:2]
     cw, ch = camera.image_size
     if (w, h) != (cw, ch):
-        return (f"calibration no longer fits: image is {w}x{h} px but camera '{camera.camera_id}' was calibrated "
-                f"at {cw}x{ch} px; recalibrate / 标定与图像尺寸不符")
+        return (f"image size does not match the camera: image is {w}x{h} px but camera '{camera.camera_id}' is "
+                f"calibrated at {cw}x{ch} px (a stray file, or the camera's resolution changed: then recalibrate) "
+                f"/ 图像尺寸与相机标定不符")
     return None
 
 

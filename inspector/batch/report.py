@@ -55,7 +55,7 @@ ERROR_KINDS = (
     ("the file is empty", "zero-byte", "空文件"),
     ("truncated", "truncated", "文件不完整"),
     ("not an image", "non-image", "非图像文件"),
-    ("calibration no longer fits", "calibration does not fit", "标定不符"),
+    ("image size does not match the camera", "size does not match camera", "尺寸与标定不符"),
     ("pixels, over the", "too large", "图像过大"),
     ("detections", "detections missing or bad", "检测结果缺失"),
     ("worker process died", "crashed the worker", "处理崩溃"),

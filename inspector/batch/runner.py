@@ -17,9 +17,11 @@ detections file that arrived late then takes effect); they fail again fast if th
 from __future__ import annotations
 
 import os
+import threading
 import time
 import uuid
 from collections import deque
+from contextlib import contextmanager
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
@@ -35,7 +37,7 @@ from sqlalchemy.orm import Session
 from inspector.batch import worker
 from inspector.batch.discover import Snapshot, discover
 from inspector.batch.site import Site, SiteError, load_site
-from inspector.history import History, InspectionRow
+from inspector.history import LOCK_HEARTBEAT_S, History, InspectionRow, RunLocked
 
 DATABASE_ENV = "DESK_INSPECTOR_DATABASE_URL"
 _IN_FLIGHT_PER_WORKER = 2  # enough to keep workers busy; little lost to a kill
@@ -242,37 +244,66 @@ def run_batch(
     workers = workers or max(1, min(len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else 1, 8))
     run_id = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ-") + uuid.uuid4().hex[:6]
 
-    found = discover(site, since, until)
-    snapshots = list(found.snapshots)
-    existing = existing_rows(history, [s.key for s in snapshots])
-    todo = [s for s in snapshots if force or not existing.get(s.key, False)]
-    inspect_started = time.perf_counter()
-    inspected, stats = 0, {}
-    if todo:
-        pool = _PoolHolder(lambda: _pool(site, out_dir, workers, pictures), workers)
-        try:
-            inspected, stats = _run(pool, todo, existing, history, run_id, _output_stems(snapshots), progress)
-        except BaseException:  # interrupted: rows already written stay; do not wait for the workers
-            pool.executor.shutdown(wait=False, cancel_futures=True)
-            raise
-        pool.close()
-    inspect_s = time.perf_counter() - inspect_started
+    with _run_lock(history, site.site_id, run_id):
+        found = discover(site, since, until)
+        snapshots = list(found.snapshots)
+        existing = existing_rows(history, [s.key for s in snapshots])
+        todo = [s for s in snapshots if force or not existing.get(s.key, False)]
+        inspect_started = time.perf_counter()
+        inspected, stats = 0, {}
+        if todo:
+            pool = _PoolHolder(lambda: _pool(site, out_dir, workers, pictures), workers)
+            try:
+                inspected, stats = _run(pool, todo, existing, history, run_id, _output_stems(snapshots), progress)
+            except BaseException:  # interrupted: rows already written stay; do not wait for the workers
+                pool.executor.shutdown(wait=False, cancel_futures=True)
+                raise
+            pool.close()
+        inspect_s = time.perf_counter() - inspect_started
 
-    paths = write_report(site, found, history, out_dir, run_id=run_id)
-    counts = paths.counts
-    return BatchSummary(
-        site_id=site.site_id, run_id=run_id, out_dir=out_dir, database_url=url,
-        report_html=paths.html, report_csv=paths.csv, report_json=paths.json,
-        snapshots=len(snapshots), inspected_now=inspected, already_done=len(snapshots) - len(todo),
-        compliant=counts["compliant"], with_violations=counts["violations"], to_check=counts["checks"],
-        cannot_judge=counts["cannot_judge"],
-        occluded=counts["occluded"], camera_moved=counts["camera_moved"], errors=counts["error"],
-        problems=len(found.problems) - counts["duplicates"], windows=counts["windows"],
-        windows_failing=counts["windows_failing"], failing_windows=tuple(counts["failing_windows"]),
-        elapsed_s=round(time.perf_counter() - started, 2),
-        images_per_s=round(inspected / inspect_s, 2) if inspected and inspect_s > 0 else 0.0,
-        worker_stats=tuple((pid, loads, n) for pid, (loads, n) in sorted(stats.items())),
-    )
+        paths = write_report(site, found, history, out_dir, run_id=run_id)
+        counts = paths.counts
+        return BatchSummary(
+            site_id=site.site_id, run_id=run_id, out_dir=out_dir, database_url=url,
+            report_html=paths.html, report_csv=paths.csv, report_json=paths.json,
+            snapshots=len(snapshots), inspected_now=inspected, already_done=len(snapshots) - len(todo),
+            compliant=counts["compliant"], with_violations=counts["violations"], to_check=counts["checks"],
+            cannot_judge=counts["cannot_judge"],
+            occluded=counts["occluded"], camera_moved=counts["camera_moved"], errors=counts["error"],
+            problems=len(found.problems) - counts["duplicates"], windows=counts["windows"],
+            windows_failing=counts["windows_failing"], failing_windows=tuple(counts["failing_windows"]),
+            elapsed_s=round(time.perf_counter() - started, 2),
+            images_per_s=round(inspected / inspect_s, 2) if inspected and inspect_s > 0 else 0.0,
+            worker_stats=tuple((pid, loads, n) for pid, (loads, n) in sorted(stats.items())),
+        )
+
+
+@contextmanager
+def _run_lock(history: History, site_id: str, run_id: str):
+    """One batch run per site and database at a time: a second one exits with a clear message
+    instead of inspecting the night again beside the first. A heartbeat keeps the lock fresh; a
+    killed run's lock is taken over once its process is gone (or its heartbeat stale)."""
+    try:
+        history.acquire_run_lock(site_id, run_id)
+    except RunLocked as error:
+        raise SiteError(str(error), "--db") from None
+    stop = threading.Event()
+
+    def beat() -> None:
+        while not stop.wait(LOCK_HEARTBEAT_S):
+            try:
+                history.beat_run_lock(site_id, run_id)
+            except SQLAlchemyError:  # a busy database: the next beat tries again
+                pass
+
+    beating = threading.Thread(target=beat, name="run-lock-heartbeat", daemon=True)
+    beating.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        beating.join(timeout=5)
+        history.release_run_lock(site_id, run_id)
 
 
 class _PoolHolder:

@@ -8,6 +8,7 @@ a killed run loses at most the snapshots that were in flight.
 from __future__ import annotations
 
 import os
+import threading
 import time
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -134,9 +135,25 @@ def load_reference(path: Path | None, camera) -> tuple[quality.Reference | None,
     return quality.Reference.build(image, camera), ""
 
 
+def _die_with_parent(poll_s: float = 0.5) -> None:
+    """A worker whose batch process was killed (SIGKILL, a crash) must not run on, reparented and
+    holding its model's memory: a daemon thread watches the parent and ends the process when it
+    is gone."""
+    parent = os.getppid()
+
+    def watch() -> None:
+        while True:
+            time.sleep(poll_s)
+            if os.getppid() != parent:
+                os._exit(3)
+
+    threading.Thread(target=watch, name="die-with-parent", daemon=True).start()
+
+
 def init_worker(site: Site, out_dir: str, pictures: str, threads: int) -> None:
     """Pool initializer: load everything once per worker process."""
     global _STATE
+    _die_with_parent()
     cv2.setNumThreads(threads)
     _STATE = _State(site, Path(out_dir), pictures, threads)
     if any(type(d).__name__ == "TorchDetector" for d in _STATE.detectors.values()):

@@ -122,12 +122,12 @@ def test_every_bad_file_is_listed_with_its_reason(page):
     for name, status in bad.items():
         assert listed[name][0] == status and listed[name][1], name
     assert "the file is empty" in listed["window-01_2026-11-20T23-45-00.jpg"][1]
-    assert "calibration no longer fits" in listed["window-02_2026-11-20T23-50-00.jpg"][1]
+    assert "image size does not match the camera" in listed["window-02_2026-11-20T23-50-00.jpg"][1]
     assert "not in the site file" in listed["window-09_2026-11-20T21-00-00.jpg"][1]
     assert listed["window-04"][0] == "unreadable_folder"
     assert "too dark" in listed["window-01_2026-11-20T23-00-00.jpg"][1]
     summary = page.inner_text("#could-not-inspect #reasons")
-    for reason in ("zero-byte", "truncated", "corrupt", "non-image", "calibration does not fit", "cannot judge",
+    for reason in ("zero-byte", "truncated", "corrupt", "non-image", "size does not match camera", "cannot judge",
                    "occluded", "camera moved", "unreadable folder", "camera not in site file"):
         assert reason in summary, reason
 

@@ -45,7 +45,7 @@ def test_every_snapshot_is_recorded_with_its_verdict_or_reason(night_run):
     assert "truncated JPEG" in reasons["window-02_2026-11-20T23-45-00.jpg"]
     assert "not an image" in reasons["window-03_notes.txt"]
     assert "unreadable JPEG header" in reasons["window-03_2026-11-20T23-45-00.jpg"]
-    assert reasons["window-02_2026-11-20T23-50-00.jpg"].startswith("calibration no longer fits: image is 320x180 px")
+    assert reasons["window-02_2026-11-20T23-50-00.jpg"].startswith("image size does not match the camera: image is 320x180 px")
     assert "too dark: mean luminance" in reasons["window-01_2026-11-20T23-00-00.jpg"]
     assert "too blurred" in reasons["window-02_2026-11-20T23-00-00.jpg"]
     assert "camera moved: desk corners shifted" in reasons["window-03_2026-11-20T23-00-00.jpg"]
@@ -105,7 +105,7 @@ def test_machine_readable_report(night_run):
     assert [r["persistence"] for r in windows["window-03"]["rules"]] == ["once"]
     kinds = Counter(p["kind"] for p in data["could_not_inspect"])
     assert kinds == {"cannot judge": 2, "camera moved": 1, "occluded": 1, "zero-byte": 1, "truncated": 1, "corrupt": 1,
-                     "non-image": 1, "calibration does not fit": 1, "unreadable folder": 1, "camera not in site file": 1}
+                     "non-image": 1, "size does not match camera": 1, "unreadable folder": 1, "camera not in site file": 1}
     assert data["nights"] == [{"night": "2026-11-20", "judged": 18, "compliant": 11, "compliance_rate": 11 / 18,
                                "per_hall": {"hall-a": 0.5, "hall-b": 5 / 6}}]
     with open(night_run.out / "snapshots.csv", encoding="utf-8") as handle:
@@ -118,7 +118,7 @@ def test_machine_readable_report(night_run):
 def test_a_second_run_inspects_nothing_again_and_force_replaces_rows(night_run, tmp_path):
     url = _copy_db(night_run.out / "history.db", tmp_path / "history.db")
     again = run_batch(night_run.site.site_file, tmp_path / "out", workers=1, database_url=url, progress=False)
-    # only the error of the setup (an image the calibration no longer fits) is retried; bad bytes are final
+    # only the error of the setup (an image whose size does not match its camera) is retried; bad bytes are final
     assert (again.inspected_now, again.already_done) == (1, night_run.site.snapshot_count - 1)
     assert (again.compliant, again.with_violations, again.errors) == (
         night_run.summary.compliant, night_run.summary.with_violations, night_run.summary.errors)

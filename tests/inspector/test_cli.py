@@ -133,3 +133,23 @@ def test_models_lists_the_bundled_model_and_shows_its_card():
     assert shown.exit_code == 0 and "sha256:" in shown.output and "mAP50" in shown.output
     missing = _run("models", "no-such-model")
     assert missing.exit_code == 2 and "no-such-model" in missing.output
+
+
+def test_a_nan_in_the_camera_file_is_exit_2_printed_literally(tmp_path, camera_file, write_scene):
+    image, detections = write_scene("ok", COMPLIANT_DESK)
+    data = yaml.safe_load(open(camera_file, encoding="utf-8"))
+    data["layout"]["zones"]["cup"][1] = [float("nan"), 12.0]
+    bad = tmp_path / "nan-camera.yaml"
+    bad.write_text(yaml.safe_dump(data), encoding="utf-8")
+    result = _run("inspect", image, "-c", bad, "-s", STANDARD, "--detections", detections, "-o", tmp_path / "out")
+    assert result.exit_code == 2, result.output
+    assert "layout.zones.cup.1.0" in result.output and "finite number" in result.output
+    assert "Traceback" not in result.output and not (tmp_path / "out" / "ok.report.json").exists()
+
+
+def test_bracketed_values_in_messages_are_printed_as_they_are(tmp_path, camera_file, write_scene):
+    image, detections = write_scene("ok", COMPLIANT_DESK)
+    detections.write_text(json.dumps([{"class": "cup", "confidence": 0.9, "bbox_px": [10, 10, 20, 20],
+                                       "polygon_px": [[1, 2], [3, 4]]}]))
+    result = _run("inspect", image, "-c", camera_file, "-s", STANDARD, "--detections", detections, "-o", tmp_path / "out")
+    assert result.exit_code == 2 and "[0.polygon_px]" in result.output, result.output

@@ -51,3 +51,28 @@ def test_folders_expand_to_sorted_images(tmp_path):
     (tmp_path / "a.PNG").write_bytes(b"x")
     (tmp_path / "notes.txt").write_text("x")
     assert [p.name for p in collect_images([tmp_path])] == ["a.PNG", "b.jpg"]
+
+
+def _damaged(how: str) -> bytes:
+    good = _jpeg(640, 480)
+    if how == "header only":  # cut after the start of scan, closed with an end marker
+        return good[: good.index(b"\xff\xda") + 40] + b"\xff\xd9"
+    damaged = bytearray(good)
+    middle = len(damaged) // 2
+    fill = bytes(3000) if how == "zeroed middle" else np.random.default_rng(1).integers(0, 256, 3000, np.uint8).tobytes()
+    damaged[middle:middle + 3000] = fill
+    return bytes(damaged)
+
+
+@pytest.mark.parametrize("how", ["header only", "zeroed middle", "random middle"])
+def test_a_jpeg_damaged_inside_is_refused_not_judged(how):
+    """OpenCV decodes these to grey or smeared pixels with a warning on stderr; they must never be judged."""
+    data = _damaged(how)
+    assert cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR) is not None  # what used to be judged
+    with pytest.raises(ImageError, match="corrupt JPEG data"):
+        decode_image(data, "upload.jpg")
+
+
+def test_a_good_jpeg_decodes_to_the_same_pixels_as_opencv():
+    data = _jpeg(320, 240)
+    assert np.array_equal(decode_image(data, "a.jpg"), cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR))

@@ -10,7 +10,7 @@ from pydantic import ValidationError
 
 from service.config import Settings
 from service.main import create_app
-from tests.service.conftest import HEADERS, KEY
+from tests.service.conftest import ADMIN_KEY, HEADERS, KEY
 
 
 def test_defaults(monkeypatch):
@@ -76,10 +76,30 @@ def test_bad_settings_files_are_clear(tmp_path, content, message):
     assert message in str(error.value)
 
 
+ADMIN = {"X-API-Key": ADMIN_KEY}
+
+
+def _with_admin(settings: Settings) -> Settings:
+    return settings.model_copy(update={"admin_api_keys": [ADMIN_KEY]})
+
+
+def test_ready_shows_problem_details_to_administrators_only(site, settings):
+    (settings.cameras_dir / "broken.yaml").write_text("camera_id: broken\nimage_size: [10]\n", encoding="utf-8")
+    with TestClient(create_app(_with_admin(settings))) as client:
+        anyone = client.get("/api/v1/ready").json()
+        dashboard = client.get("/api/v1/ready", headers=HEADERS).json()
+        admin = client.get("/api/v1/ready", headers=ADMIN).json()
+    for body in (anyone, dashboard):
+        assert body["ready"] is True and len(body["problems"]) == 1
+        assert "broken.yaml" not in body["problems"][0] and str(site) not in body["problems"][0]
+        assert "an administrator sees which" in body["problems"][0]
+    assert "broken.yaml" in admin["problems"][0]
+
+
 def test_a_camera_file_that_does_not_load_is_reported_not_fatal(site, settings):
     (settings.cameras_dir / "broken.yaml").write_text("camera_id: broken\nimage_size: [10]\n", encoding="utf-8")
-    with TestClient(create_app(settings)) as client:
-        ready = client.get("/api/v1/ready").json()
+    with TestClient(create_app(_with_admin(settings))) as client:
+        ready = client.get("/api/v1/ready", headers=ADMIN).json()
     assert ready["ready"] is True and ready["cameras"] == ["window-test"]
     assert len(ready["problems"]) == 1 and "broken.yaml" in ready["problems"][0]
 
@@ -91,8 +111,8 @@ def test_a_camera_whose_layout_lacks_the_standards_zones_is_reported(site, setti
     data = scene.camera_dict("window-bare")
     data.pop("layout")
     save_camera(parse_camera(data), settings.cameras_dir / "window-bare.yaml")
-    with TestClient(create_app(settings)) as client:
-        ready = client.get("/api/v1/ready").json()
+    with TestClient(create_app(_with_admin(settings))) as client:
+        ready = client.get("/api/v1/ready", headers=ADMIN).json()
     assert ready["cameras"] == ["window-test"]
     assert "camera 'window-bare' cannot be judged by standard 'front-counter'" in ready["problems"][0]
 
@@ -132,8 +152,8 @@ def test_an_unknown_standard_for_a_camera_is_a_problem(site):
     from tests.service.conftest import make_settings
 
     settings = make_settings(site, camera_standards={"window-test": "no-such-standard"})
-    with TestClient(create_app(settings)) as client:
-        ready = client.get("/api/v1/ready")
+    with TestClient(create_app(_with_admin(settings))) as client:
+        ready = client.get("/api/v1/ready", headers=ADMIN)
     assert ready.status_code == 503
     assert "no standard 'no-such-standard' (loaded standards: front-counter)" in ready.json()["problems"][0]
 
@@ -146,14 +166,14 @@ def test_camera_files_changed_on_disk_are_picked_up(site, settings, sample_camer
     from calibration.camera import save_camera
     from tests.service import scene
 
-    with TestClient(create_app(settings)) as client:
-        assert client.get("/api/v1/ready").json()["cameras"] == ["window-test"]
+    with TestClient(create_app(_with_admin(settings))) as client:
+        assert client.get("/api/v1/ready", headers=ADMIN).json()["cameras"] == ["window-test"]
         save_camera(scene.make_camera("window-05"), settings.cameras_dir / "window-05.yaml")
         time.sleep(1.1)  # the folder is looked at most once a second
-        assert client.get("/api/v1/ready").json()["cameras"] == ["window-05", "window-test"]
+        assert client.get("/api/v1/ready", headers=ADMIN).json()["cameras"] == ["window-05", "window-test"]
         (settings.cameras_dir / "window-05.yaml").unlink()
         shutil.copy(settings.cameras_dir / "window-test.yaml", settings.cameras_dir / "copy.yaml")
         time.sleep(1.1)
-        ready = client.get("/api/v1/ready").json()
+        ready = client.get("/api/v1/ready", headers=ADMIN).json()
         assert ready["cameras"] == ["window-test"]
         assert "already loaded from" in ready["problems"][0]

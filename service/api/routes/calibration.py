@@ -35,7 +35,7 @@ _SUFFIX = {"jpeg": ".jpg", "png": ".png", "bmp": ".bmp", "webp": ".webp", "tiff"
 def parse_corners(text: str) -> list[tuple[float, float]]:
     try:
         data = json.loads(text)
-    except json.JSONDecodeError:
+    except (json.JSONDecodeError, RecursionError):
         data = None
     ok = (isinstance(data, list) and len(data) == 4
           and all(isinstance(p, list) and len(p) == 2 and all(isinstance(v, int | float) and not isinstance(v, bool)
@@ -53,6 +53,8 @@ def parse_layout(text: str | None) -> dict[str, list[list[float]]] | None:
         data = json.loads(text)
     except json.JSONDecodeError as error:
         raise HTTPException(422, f"layout: not valid JSON ({error.msg})") from None
+    except RecursionError:
+        raise HTTPException(422, "layout: nested too deeply") from None
     if isinstance(data, dict) and isinstance(data.get("zones"), dict):
         data = data["zones"]
     if not isinstance(data, dict):

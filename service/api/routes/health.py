@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from importlib import metadata
 
-from fastapi import APIRouter
+from typing import Annotated
+
+from fastapi import APIRouter, Security
 from fastapi.responses import JSONResponse
 
-from service.deps import StateDep
+from service.deps import StateDep, _api_key_header, _matches
 from service.schemas import Health, Readiness
 
 router = APIRouter(tags=["health"])
@@ -27,8 +29,14 @@ def health() -> Health:
 
 @router.get("/ready", response_model=Readiness, summary="Cameras, standards and model are loaded",
             responses={503: {"model": Readiness, "description": "not ready: no usable camera or standard"}})
-def ready(state: StateDep):
+def ready(state: StateDep, key: Annotated[str | None, Security(_api_key_header)] = None):
+    """What is loaded; the problems in detail (file paths, file excerpts) only for an admin key:
+    anyone may ask /ready, and server paths are nobody else's business."""
     detector = state.detector
+    problems = list(state.problems)
+    if problems and not (key and _matches(key, state.admin_keys)):
+        problems = [f"{len(problems)} camera or standard file(s) could not be loaded; an administrator sees which "
+                    f"(GET /api/v1/ready with an admin API key), and the server log names them"]
     body = Readiness(
         ready=state.ready,
         cameras=sorted(state.cameras),
@@ -36,6 +44,6 @@ def ready(state: StateDep):
         model=detector.ref.model_dump() if detector is not None else None,
         detections_required=detector is None,
         note=state.model_note,
-        problems=list(state.problems),
+        problems=problems,
     )
     return JSONResponse(body.model_dump(mode="json"), status_code=200 if state.ready else 503)
