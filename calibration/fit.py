@@ -152,7 +152,7 @@ def fit_pose(desk_cm: np.ndarray, image_px: np.ndarray, K: np.ndarray, focal_sou
         # A camera below the desk top means the desk outline or the point order is mirrored.
         raise CalibrationError(
             "the recovered camera lies below the desk: the desk points are probably mirrored "
-            "(x must run along the front edge to the right as seen from the staff chair, y toward the staff)"
+            "(x must run along the front edge to the customer's right, y from the front edge toward the staff)"
         )
     projected, _ = cv2.projectPoints(object_points, rvec, tvec, K, None)
     residuals = np.linalg.norm(projected.reshape(-1, 2) - image_px, axis=1)

@@ -201,7 +201,7 @@ def calibrate_command(
                 raise fail("--corners are the 4 corners of a rectangular desk: use --points for an outline")
             clicked = _parse_corners(corners)
             w, d = desk_spec["width_cm"], desk_spec["depth_cm"]
-            pairs = [{"image_px": p, "desk_cm": c} for p, c in zip(clicked, [(0, 0), (w, 0), (w, d), (0, d)])]
+            pairs = None  # fitted below, in whichever order of the clicks gives a camera above the desk
         elif points is not None:
             pairs = read_structured_file(points, CalibrationError).get("points")
         else:
@@ -223,13 +223,28 @@ def calibrate_command(
         if layout is not None:
             spec["layout"] = read_structured_file(layout, CalibrationError)
         from calibration.camera import parse_camera
+        from calibration.corners import read_corners
 
-        camera = parse_camera(spec, str(output))
+        if pairs is None:
+            def fit(ordered):
+                points = [{"image_px": p, "desk_cm": c} for p, c in zip(ordered, [(0, 0), (w, 0), (w, d), (0, d)])]
+                return parse_camera({**spec, "points": points}, str(output))
+
+            reading, camera = read_corners(clicked, fit)
+            console.print(escape(reading.described()))
+        else:
+            camera = parse_camera(spec, str(output))
         save_camera(camera, output)
     except InspectorError as error:
         raise fail(error)
     console.print(describe_fit(camera))
     console.print(f"written {output}")
+    if not camera.spec.layout.zones:
+        # inspect would refuse it with any standard that has zone rules: say so now, not then
+        err_console.print("[yellow]note:[/] no --layout given: this camera has no zones (定置图), so standards with "
+                          "zone, keep-clear or count-in-zone rules (e.g. rules/standards/front-counter.yaml: "
+                          "monitor, document_camera, cup, pass_through) cannot judge it yet; run calibrate again "
+                          "with --layout zones.yaml (zones in desk cm)")
 
 
 @app.command("serve")

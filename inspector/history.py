@@ -9,10 +9,13 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 from dataclasses import dataclass
 from datetime import datetime, timezone
+from pathlib import Path
 
 from sqlalchemy import Boolean, DateTime, Float, Integer, String, Text, create_engine, event, func, select
+from sqlalchemy.engine import make_url
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
 
@@ -95,6 +98,17 @@ def _holder_alive(row: RunLockRow, now: datetime) -> bool:
     return (now - _aware(row.heartbeat_at)).total_seconds() < LOCK_STALE_S
 
 
+DATABASE_ENV = "DESK_INSPECTOR_DATABASE_URL"
+DEFAULT_DATABASE = Path("out") / "history.db"
+
+
+def default_database_url() -> str:
+    """The one history the batch, the service and the CLI share unless told otherwise:
+    $DESK_INSPECTOR_DATABASE_URL, else SQLite at out/history.db under the current folder (the
+    README's commands all run from the project folder, so they meet in one database)."""
+    return os.environ.get(DATABASE_ENV) or f"sqlite:///{DEFAULT_DATABASE.resolve()}"
+
+
 def inspection_key(camera_id: str, image_sha256: str, origin: str) -> str:
     """Same camera + same image bytes + same origin = the same inspection."""
     return hashlib.sha256(f"{origin}\x00{camera_id}\x00{image_sha256}".encode()).hexdigest()
@@ -109,6 +123,10 @@ class Page:
 class History:
     def __init__(self, url: str):
         connect_args = {"check_same_thread": False, "timeout": 30} if url.startswith("sqlite") else {}
+        if url.startswith("sqlite"):  # a new SQLite file's folder (the default out/) may not exist yet
+            database = make_url(url).database
+            if database and database != ":memory:" and not database.startswith("file:"):
+                Path(database).parent.mkdir(parents=True, exist_ok=True)
         self.engine = create_engine(url, connect_args=connect_args)
         if url.startswith("sqlite"):
             @event.listens_for(self.engine, "connect")

@@ -34,7 +34,8 @@ class Settings(BaseSettings):
 
     settings_file: Path | None = Field(None, description="YAML/JSON file with any of these settings")
     data_dir: Path = Field(Path("out/service"), description="where the history database and inspection pictures live")
-    database_url: str | None = Field(None, description="SQLAlchemy URL; default sqlite:///<data_dir>/history.db")
+    database_url: str | None = Field(None, description="SQLAlchemy URL; default: the history the batch writes too "
+                                                        "(out/history.db under the current folder)")
     cameras_dir: Path = Field(Path(calibration.__file__).resolve().parent / "cameras",
                               description="camera files (*.yaml, *.yml, *.json), one per camera; calibration saves here")
     standards_dir: Path = Field(Path(rules.__file__).resolve().parent / "standards",
@@ -83,7 +84,9 @@ class Settings(BaseSettings):
 
     @property
     def db_url(self) -> str:
-        return self.database_url or f"sqlite:///{(self.data_dir / 'history.db').resolve()}"
+        from inspector.history import default_database_url
+
+        return self.database_url or default_database_url()
 
     @property
     def accepted_keys(self) -> list[str]:

@@ -170,6 +170,9 @@ class CalibrationOut(BaseModel):
     fit: FitOut
     description: str
     file: str = Field(description="camera file name in the cameras folder")
+    corners_read: str = Field("", description="how the clicked corners were read (front-left, front-right, "
+                                              "back-right, back-left as the customer sees the desk), and why "
+                                              "when the clicks were in another order")
 
 
 class Health(BaseModel):

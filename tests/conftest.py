@@ -6,3 +6,21 @@ from hypothesis import settings
 
 settings.register_profile("desk-inspector", deadline=None)
 settings.load_profile("desk-inspector")
+
+
+import pytest  # noqa: E402
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _history_outside_the_project(tmp_path_factory):
+    """A test that leaves the database to its default must not write the project's out/history.db."""
+    import os
+
+    name = "DESK_INSPECTOR_DATABASE_URL"
+    before = os.environ.get(name)
+    os.environ[name] = f"sqlite:///{tmp_path_factory.mktemp('default-history') / 'history.db'}"
+    yield
+    if before is None:
+        os.environ.pop(name, None)
+    else:
+        os.environ[name] = before

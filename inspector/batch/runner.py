@@ -38,8 +38,9 @@ from inspector.batch import worker
 from inspector.batch.discover import Snapshot, discover
 from inspector.batch.site import Site, SiteError, load_site
 from inspector.history import LOCK_HEARTBEAT_S, History, InspectionRow, RunLocked
+from inspector.history import default_database_url as shared_database_url
 
-DATABASE_ENV = "DESK_INSPECTOR_DATABASE_URL"
+DATABASE_ENV = "DESK_INSPECTOR_DATABASE_URL"  # read by inspector.history.default_database_url
 _IN_FLIGHT_PER_WORKER = 2  # enough to keep workers busy; little lost to a kill
 _MAX_ATTEMPTS = 2  # a snapshot in flight when a worker process died twice is recorded as an error
 _COMMIT_EVERY_S = 0.25  # results are committed together at least this often (a kill re-does at most these)
@@ -101,10 +102,11 @@ class BatchSummary:
 
 
 def default_database_url(out_dir: Path, site: Site | None = None) -> str:
-    """--db, else the site file's `database`, else $DESK_INSPECTOR_DATABASE_URL, else out/history.db."""
+    """--db, else the site file's `database`, else the history the service reads too
+    (inspector.history.default_database_url: $DESK_INSPECTOR_DATABASE_URL, else out/history.db)."""
     if site is not None and site.database:
         return site.database
-    return os.environ.get(DATABASE_ENV) or f"sqlite:///{(out_dir / 'history.db').resolve()}"
+    return shared_database_url()
 
 
 def _moment(value: datetime | str | None, site: Site, option: str) -> datetime | None:

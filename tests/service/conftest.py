@@ -57,6 +57,7 @@ def make_settings(site: Path, **overrides) -> Settings:
         standards_dir=STANDARDS_DIR,
         model="none",
         api_keys=[KEY],
+        database_url=f"sqlite:///{site / 'data' / 'history.db'}",
     )
     values.update(overrides)
     return Settings(**values)

@@ -71,8 +71,6 @@ def test_a_new_camera_with_a_layout(client, settings, sample):
     ({"corners": scene.CORNERS_PX[:3]}, 422, "corners_px: give 4 image points as JSON"),
     ({"corners": [(10, 10), (20, 20), (30, 30), (40, 40)]}, 422, "collinear"),
     ({"corners": [(10, 10), (5000, 10), (500, 500), (10, 500)]}, 422, "outside the 1280x720 image"),
-    # clicked clockwise in the photo: a mirrored desk, which no camera above the desk can see
-    ({"corners": [scene.CORNERS_PX[i] for i in (1, 0, 3, 2)]}, 422, "mirrored"),
     ({"width": 0}, 422, "width_cm: Input should be greater than 0"),
     ({"depth": "wide"}, 422, "depth_cm: Input should be a valid number"),
     ({"layout": {"zones": {"monitor": [[0, 0], [1, 1]]}}}, 422, "zone 'monitor' must be a simple polygon"),
@@ -104,3 +102,16 @@ def test_bad_snapshots_are_refused(client, settings, sample):
 def test_calibration_needs_multipart(client):
     response = client.post("/api/v1/calibration", json={"camera_id": "x"}, headers=HEADERS)
     assert response.status_code == 415
+
+
+def test_corners_clicked_from_the_staff_chair_are_read_and_reported(client, settings, sample):
+    """The mirrored order (left and right as the staff sees them) used to be a 422; now it is read
+    the right way round, the response says so, and the camera equals one clicked in order."""
+    swapped = [scene.CORNERS_PX[i] for i in (1, 0, 3, 2)]
+    response = client.post("/api/v1/calibration", headers=HEADERS, data={
+        "camera_id": "window-staff", "corners_px": json.dumps(swapped), "width_cm": "160", "depth_cm": "80",
+        "layout": json.dumps({"zones": scene.ZONES})}, files={"snapshot": ("s.jpg", sample.photo, "image/jpeg")})
+    assert response.status_code == 201, response.text
+    body = response.json()
+    assert "left and right were swapped" in body["corners_read"]
+    assert [p["image_px"] for p in body["camera"]["points"]] == [list(map(float, p)) for p in scene.CORNERS_PX]

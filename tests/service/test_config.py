@@ -14,12 +14,12 @@ from tests.service.conftest import ADMIN_KEY, HEADERS, KEY
 
 
 def test_defaults(monkeypatch):
-    for name in ("SETTINGS_FILE", "API_KEYS", "DATA_DIR", "MODEL"):
+    for name in ("SETTINGS_FILE", "API_KEYS", "DATA_DIR", "MODEL", "DATABASE_URL"):
         monkeypatch.delenv(f"DESK_INSPECTOR_{name}", raising=False)
     settings = Settings()
     assert settings.model == "auto" and settings.api_keys == []
     assert settings.cameras_dir.name == "cameras" and settings.standards_dir.name == "standards"
-    assert settings.db_url == f"sqlite:///{(Path('out/service') / 'history.db').resolve()}"
+    assert settings.db_url == f"sqlite:///{(Path('out') / 'history.db').resolve()}"  # the batch's default too
     assert settings.upload_limit_bytes == 20 * 1024 * 1024
 
 

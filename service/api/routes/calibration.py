@@ -16,6 +16,7 @@ import anyio
 from fastapi import APIRouter, Depends, File, Form, HTTPException, UploadFile, status
 
 from calibration.camera import load_camera, parse_camera, save_camera
+from calibration.corners import read_corners
 from calibration.errors_text import describe_fit
 from inspector.frames import decode_image, sniff_format
 from service.api.routes.cameras import camera_out
@@ -28,7 +29,7 @@ from service.state import ServiceState
 router = APIRouter(prefix="/calibration", tags=["calibration"])
 
 CAMERA_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$"  # also its file name: no dots, no slashes
-CORNER_NAMES = ("front-left", "front-right", "back-right", "back-left")
+from calibration.corners import CORNER_NAMES  # noqa: E402  (one convention for the CLI, the page and the API)
 _SUFFIX = {"jpeg": ".jpg", "png": ".png", "bmp": ".bmp", "webp": ".webp", "tiff": ".tif"}
 
 
@@ -83,7 +84,6 @@ def calibrate(state: ServiceState, camera_id: str, snapshot: bytes, snapshot_nam
         "camera_id": camera_id,
         "image_size": size,
         "desk": {"width_cm": width_cm, "depth_cm": depth_cm},
-        "points": [{"image_px": p, "desk_cm": c} for p, c in zip(corners, desk_corners)],
         "reference_frame": reference,
     }
     if zones is None and existing is not None:
@@ -92,7 +92,9 @@ def calibrate(state: ServiceState, camera_id: str, snapshot: bytes, snapshot_nam
         spec["layout"] = {"zones": zones}
     if existing is not None and existing.camera.spec.intrinsics is not None and tuple(existing.camera.image_size) == size:
         spec["intrinsics"] = existing.camera.spec.intrinsics.model_dump(mode="json")
-    camera = parse_camera(spec, path.name)  # CalibrationError -> 422
+    # CalibrationError -> 422; a mirrored or rotated click order is read the right way and said so
+    reading, camera = read_corners(corners, lambda ordered: parse_camera(
+        {**spec, "points": [{"image_px": p, "desk_cm": c} for p, c in zip(ordered, desk_corners)]}, path.name))
     state.make_entry(camera, path)  # the standard must be able to judge this desk (zones present)
 
     with state.write_lock:
@@ -119,6 +121,7 @@ def calibrate(state: ServiceState, camera_id: str, snapshot: bytes, snapshot_nam
             tilt_deg=pose.tilt_deg if pose else None,
         ),
         description=describe_fit(entry.camera),
+        corners_read=reading.described(),
         file=path.name,
     )
 
@@ -142,8 +145,10 @@ async def create_calibration(
     _admin: Annotated[str, Depends(require_admin_key)],
     camera_id: Annotated[str, Form(pattern=CAMERA_ID_PATTERN, description="camera id (letters, digits, - and _)")],
     snapshot: Annotated[UploadFile, File(description="a photo from the camera, at its working image size")],
-    corners_px: Annotated[str, Form(max_length=2000, description="JSON [[x,y] x4]: front-left, front-right, back-right, "
-                                                                 "back-left desk corners in image pixels")],
+    corners_px: Annotated[str, Form(max_length=2000, description="JSON [[x,y] x4]: the desk corners in image pixels, "
+                                                                 "front-left, front-right, back-right, back-left as "
+                                                                 "the customer sees the desk (a mirrored or rotated "
+                                                                 "order is recognised and reported in corners_read)")],
     width_cm: Annotated[float, Form(gt=0, le=1000, description="desk width along the front edge, cm")],
     depth_cm: Annotated[float, Form(gt=0, le=1000, description="desk depth from the front edge, cm")],
     layout: Annotated[str | None, Form(max_length=100_000, description='optional JSON {"zones": {name: [[x,y],...]}} '
