@@ -27,7 +27,7 @@ const TEXT = {
     save_calibration: "保存标定", choose_snapshot: "先选择一张快照。",
     click_corner: "请点击桌面角点 {n}/4：{corner}", all_clicked: "四个角点已选好，可以保存。",
     front_left: "前左", front_right: "前右", back_right: "后右", back_left: "后左",
-    corner_rule: "“前”是面向客户的桌沿。从前沿两端开始，按照片中的逆时针方向依次点击四角。",
+    corner_rule: "按客户面对柜台看到的方向：1 左前、2 右前、3 右后、4 左后（“前”是面向客户的桌沿）。若顺序点反（如从工作人员座位看），系统会识别并自动纠正。",
     four_points_note: "4 个角点恰好确定桌面映射，重投影误差必为 0；桌面位置误差是按点选误差估计的测量误差。",
     calib_saved: "标定已保存：{file}", reprojection: "重投影误差", position_error: "桌面位置误差",
     median: "中位", max: "最大", pick_photo: "请选择一张照片。", pick_camera: "请选择窗口。",
@@ -63,7 +63,7 @@ const TEXT = {
     save_calibration: "Save calibration", choose_snapshot: "Choose a snapshot first.",
     click_corner: "Click desk corner {n}/4: {corner}", all_clicked: "All four corners set; you can save.",
     front_left: "front-left", front_right: "front-right", back_right: "back-right", back_left: "back-left",
-    corner_rule: "Front is the customer-facing edge. Start with its two ends and go round counter-clockwise as seen in the photo.",
+    corner_rule: "As the customer facing the counter sees the desk: 1 front-left, 2 front-right, 3 back-right, 4 back-left (front = the customer-facing edge). A mirrored order (e.g. clicked from the staff chair) is recognised and corrected.",
     four_points_note: "Four corners fix the desk mapping exactly, so the reprojection error is 0; the position error estimates how far a clicking error moves a point on the desk.",
     calib_saved: "Calibration saved: {file}", reprojection: "Reprojection error", position_error: "Position error on the desk",
     median: "median", max: "max", pick_photo: "Choose a photo.", pick_camera: "Choose a window.",
@@ -579,7 +579,7 @@ async function saveCalibration(event) {
       el("p", { class: "big", text: `${t("reprojection")}: ${Number(fit.reprojection_error_px).toFixed(3)} px (${t("max")} ${Number(fit.max_error_px).toFixed(3)} px)` }),
       el("p", { text: `${t("position_error")}: ${t("median")} ${fmt(fit.position_error_cm.median, 2)} cm, ${t("max")} ${fmt(fit.position_error_cm.max, 2)} cm` }),
       fit.inliers === 4 ? el("p", { class: "hint", text: t("four_points_note") }) : null,
-      el("pre", { text: result.description }));
+      el("pre", { text: (result.corners_read ? result.corners_read + "\n" : "") + result.description }));
     notify("");
     await loadCameras();
   } catch (error) {

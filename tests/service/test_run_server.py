@@ -17,7 +17,8 @@ from tests.service.conftest import HEADERS, KEY, REPO, STANDARDS_DIR, free_port
 def test_run_server_with_a_settings_file_and_two_processes(site, sample, tmp_path):
     settings_file = tmp_path / "settings.yaml"
     settings_file.write_text(
-        f"data_dir: data\ncameras_dir: cameras\nstandards_dir: {STANDARDS_DIR}\nmodel: none\napi_keys: [{KEY}]\n",
+        f"data_dir: data\ncameras_dir: cameras\nstandards_dir: {STANDARDS_DIR}\nmodel: none\napi_keys: [{KEY}]\n"
+        f"database_url: sqlite:///{tmp_path / 'data' / 'history.db'}\n",
         encoding="utf-8",
     )
     port = free_port()
