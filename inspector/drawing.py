@@ -67,24 +67,79 @@ def text_width(text: str, size: int) -> int:
     return right - left + 6
 
 
-def _put_texts(image: np.ndarray, texts: list[tuple[tuple[int, int], str, Colour, int]]) -> np.ndarray:
-    """Draw (position, text, BGR colour, size) labels with a CJK font, each on a dark plate. Each
-    label is rendered on its own small patch: converting the whole photo to PIL and back costs more
-    than all the labels."""
-    out = image.copy()
-    height, width = image.shape[:2]
-    for (x, y), text, colour, size in texts:
-        font = _font(size)
-        left, top, right, bottom = font.getbbox(text)
-        w, h = right - left + 6, bottom - top + 6
+Label = tuple  # ((x, y), text, BGR colour, size[, movable]): movable labels give way to the others
+
+_LABEL_GAP_PX = 2
+_LABEL_TRIES = 12  # steps up and down (and sideways) a movable label may move to find free space
+
+
+def _label_size(text: str, size: int) -> tuple[int, int, int, int]:
+    left, top, right, bottom = _font(size).getbbox(text)
+    return right - left + 6, bottom - top + 6, left, top
+
+
+def _overlap(a, b) -> int:
+    w = min(a[2], b[2]) - max(a[0], b[0])
+    h = min(a[3], b[3]) - max(a[1], b[1])
+    return w * h if w > 0 and h > 0 else 0
+
+
+def place_labels(texts: list[Label], width: int, height: int) -> list[tuple[int, int, int, int]]:
+    """Each label's plate (x1, y1, x2, y2) in the image, in the order given. Fixed labels (banner,
+    legend, violation values, not-judged lines) keep their place; movable ones (item names, zone
+    names) are placed after them, each at the nearest free spot to where it wants to be (up or
+    down, then sideways), so that no label hides another or a measured value. Only when nothing
+    is free within reach does a label take the spot where it overlaps least."""
+    def clamp(x: int, y: int, w: int, h: int) -> tuple[int, int, int, int]:
         x = int(min(max(x, 0), max(width - w, 0)))
         y = int(min(max(y, 0), max(height - h, 0)))
-        w, h = min(w, width - x), min(h, height - y)
+        return x, y, min(x + w, width), min(y + h, height)
+
+    plates: list[tuple[int, int, int, int] | None] = [None] * len(texts)
+    placed: list[tuple[int, int, int, int]] = []
+    order = sorted(range(len(texts)), key=lambda i: bool(texts[i][4]) if len(texts[i]) > 4 else False)
+    for i in order:
+        (x, y), text, _, size, *rest = texts[i]
+        w, h, _, _ = _label_size(text, size)
+        if not (rest and rest[0]):
+            plates[i] = clamp(x, y, w, h)
+            placed.append(plates[i])
+            continue
+        step_y, step_x = h + _LABEL_GAP_PX, max(w // 3, 12)
+        candidates = [(0, 0)]
+        for k in range(1, _LABEL_TRIES + 1):
+            candidates += [(0, -k * step_y), (0, k * step_y)]
+        for k in range(1, 4):
+            candidates += [(dx, dy) for dx in (-k * step_x, k * step_x) for dy in (0, -step_y, step_y)]
+        best, best_cost = None, None
+        for dx, dy in candidates:
+            plate = clamp(x + dx, y + dy, w, h)
+            grown = (plate[0] - _LABEL_GAP_PX, plate[1] - _LABEL_GAP_PX, plate[2] + _LABEL_GAP_PX, plate[3] + _LABEL_GAP_PX)
+            cost = sum(_overlap(grown, other) for other in placed)
+            if best_cost is None or cost < best_cost:
+                best, best_cost = plate, cost
+            if cost == 0:
+                break
+        plates[i] = best
+        placed.append(best)
+    return plates
+
+
+def _put_texts(image: np.ndarray, texts: list[Label]) -> np.ndarray:
+    """Draw (position, text, BGR colour, size[, movable]) labels with a CJK font, each on a dark
+    plate, placed by place_labels so that none hides another. Each label is rendered on its own
+    small patch: converting the whole photo to PIL and back costs more than all the labels."""
+    out = image.copy()
+    height, width = image.shape[:2]
+    for ((_, _), text, colour, size, *_), (x1, y1, x2, y2) in zip(texts, place_labels(texts, width, height)):
+        w, h = x2 - x1, y2 - y1
         if w <= 0 or h <= 0:
             continue
+        _, _, left, top = _label_size(text, size)
+        font = _font(size)
         plate = Image.new("RGB", (w, h), (20, 20, 20))
         ImageDraw.Draw(plate).text((3 - left, 3 - top), text, font=font, fill=(colour[2], colour[1], colour[0]))
-        out[y:y + h, x:x + w] = np.asarray(plate)[:, :, ::-1]
+        out[y1:y2, x1:x2] = np.asarray(plate)[:, :, ::-1]
     return out
 
 
@@ -314,7 +369,7 @@ def annotate(image: np.ndarray, report: Report, camera: Camera, margins: list[Ma
     texts = []
     for name, zone in desk.zones_cm.items():
         anchor = camera.desk_to_image(np.array([[zone.centroid.x, zone.centroid.y]]))[0]
-        texts.append(((int(anchor[0]) - 20, int(anchor[1]) - 8), name, ZONE, size(13)))
+        texts.append(((int(anchor[0]) - 20, int(anchor[1]) - 8), name, ZONE, size(13), True))
     for item in report.items:
         colour = marks.colour[item.id]
         x1, y1, x2, y2 = (int(round(v)) for v in item.bbox_px)
@@ -331,7 +386,7 @@ def annotate(image: np.ndarray, report: Report, camera: Camera, margins: list[Ma
         label = f"#{item.id} {item.label_zh} {item.class_} {item.confidence:.2f}"
         if item.id in marks.unjudged:
             label += "  未判定 not judged"
-        texts.append(((x1, y1 - size(15) - 7), label, colour, size(15)))
+        texts.append(((x1, y1 - size(15) - 7), label, colour, size(15), True))
         notes_y[item.id] = y2 + 4
     # the ±U bands over the boxes (a band is a few pixels deep in a photo), the notes below them
     for band in bands:
@@ -424,7 +479,7 @@ def desk_map(
             cv2.polylines(top, [polygon], True, colour, 2, cv2.LINE_AA)
         cx, cy = to_map([item.center_cm])[0]
         label = f"#{item.id} {item.label_zh}" + (" 未判定 not judged" if item.id in marks.unjudged else "")
-        texts.append(((int(cx) - 20, int(cy) - 10), label, colour, 13))
+        texts.append(((int(cx) - 20, int(cy) - 10), label, colour, 13, True))
         for k, (note, note_colour) in enumerate(marks.notes.get(item.id, [])):
             texts.append(((int(cx) - 20, int(cy) + 10 + 16 * k), note, note_colour, 12))
     # the ±U bands and limit lines last: they must read over the footprints

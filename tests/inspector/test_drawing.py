@@ -131,7 +131,7 @@ def test_annotated_photo_writes_plus_minus_labels_and_not_judged(camera, photo, 
     real = drawing._put_texts
 
     def spy(image, texts):
-        drawn.extend(text for _, text, _, _ in texts)
+        drawn.extend(text for _, text, *_ in texts)
         return real(image, texts)
 
     monkeypatch.setattr(drawing, "_put_texts", spy)
@@ -190,6 +190,7 @@ def test_the_example_photo_draws_with_real_uncertainties(camera, tmp_path):
 
     from inspector.detections_io import load_detections
     from inspector.frames import load_frame
+    from inspector.outputs import margin_lines
     from inspector.outputs import render_pictures
     from inspector.pipeline import inspect
 
@@ -205,3 +206,38 @@ def test_the_example_photo_draws_with_real_uncertainties(camera, tmp_path):
     cv2.imwrite(str(tmp_path / "annotated.png"), annotated)
     with_u = [r for r in drawing.results(report) if r.uncertainty is not None and r.item_ids]
     assert all("±" in result_text(r) for r in with_u)
+
+
+def test_labels_never_hide_each_other_on_the_example_photos(monkeypatch):
+    """Every example photo, inspected with the bundled detector's detections file: no movable label
+    (item or zone name) overlaps any other label, a violation value included."""
+    from pathlib import Path
+
+    from calibration.camera import load_camera
+    from inspector import drawing
+    from inspector.detections_io import load_detections
+    from inspector.frames import load_frame
+    from inspector.outputs import margin_lines
+    from inspector.pipeline import inspect
+    from rules.standard import load_standard
+
+    camera = load_camera("calibration/cameras/window-01.yaml")
+    standard = load_standard("rules/standards/front-counter.yaml")
+    seen: list[list] = []
+    real_put = drawing._put_texts
+    monkeypatch.setattr(drawing, "_put_texts", lambda image, texts: (seen.append((image.shape, texts)), real_put(image, texts))[1])
+    photos = sorted(Path("examples/front-counter/photos").glob("*.jpg"))
+    assert len(photos) == 4
+    for photo in photos:
+        frame = load_frame(photo, camera.camera_id)
+        report = inspect(frame, camera, standard,
+                         detections=load_detections(Path("examples/front-counter/detections") / f"{photo.stem}.json"))
+        drawing.annotate(frame.image, report, camera, margin_lines(standard, camera))
+    assert len(seen) == 4
+    for shape, texts in seen:
+        plates = drawing.place_labels(texts, shape[1], shape[0])
+        for i, (a, text_a) in enumerate(zip(plates, texts)):
+            for j, (b, text_b) in enumerate(zip(plates, texts)):
+                movable = len(text_a) > 4 and text_a[4]
+                if i != j and movable:
+                    assert drawing._overlap(a, b) == 0, f"{text_a[1]!r} overlaps {text_b[1]!r}"
