@@ -58,8 +58,8 @@ def _lens_oddness(camera) -> float:
     telephoto lens seen from the side (measured: 7,800 px for a 1,280 px frame, against 1,400)."""
     import math
 
-    pose = getattr(getattr(getattr(camera, "spec", None), "fit", None), "pose", None)
-    if pose is None:
+    pose = camera.spec.fit.pose
+    if pose is None:  # no pose (only the homography): nothing to compare
         return 0.0
     width = camera.image_size[0]
     return abs(math.log(pose.K[0][0] / (width / (2 * math.tan(math.radians(30.0))))))

@@ -63,8 +63,7 @@ def _font(size: int) -> ImageFont.FreeTypeFont:
 
 
 def text_width(text: str, size: int) -> int:
-    left, _, right, _ = _font(size).getbbox(text)
-    return right - left + 6
+    return _label_size(text, size)[0]
 
 
 Label = tuple  # ((x, y), text, BGR colour, size[, movable]): movable labels give way to the others

@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import socket
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -85,9 +86,6 @@ def _aware(moment: datetime) -> datetime:
 
 
 def _holder_alive(row: RunLockRow, now: datetime) -> bool:
-    import os
-    import socket
-
     if row.host == socket.gethostname():  # on this machine the process itself can be asked
         try:
             os.kill(row.pid, 0)
@@ -153,9 +151,6 @@ class History:
     def acquire_run_lock(self, site_id: str, run_id: str) -> None:
         """Take the site's run lock, or raise RunLocked naming the live holder; a lock whose
         holder is gone (its process ended on this host, or no heartbeat for LOCK_STALE_S) is taken over."""
-        import os
-        import socket
-
         now = datetime.now(timezone.utc)
         mine = dict(site_id=site_id, run_id=run_id, host=socket.gethostname(), pid=os.getpid(),
                     started_at=now, heartbeat_at=now)

@@ -40,7 +40,6 @@ from inspector.batch.site import Site, SiteError, load_site
 from inspector.history import LOCK_HEARTBEAT_S, History, InspectionRow, RunLocked
 from inspector.history import default_database_url as shared_database_url
 
-DATABASE_ENV = "DESK_INSPECTOR_DATABASE_URL"  # read by inspector.history.default_database_url
 _IN_FLIGHT_PER_WORKER = 2  # enough to keep workers busy; little lost to a kill
 _MAX_ATTEMPTS = 2  # a snapshot in flight when a worker process died twice is recorded as an error
 _COMMIT_EVERY_S = 0.25  # results are committed together at least this often (a kill re-does at most these)

@@ -192,6 +192,12 @@ class RuleParams(BaseModel):
         return NotJudged(rule=self.id, kind=self.kind, item_ids=[item.id for item in items],
                          reason_en=reason_en, reason_zh=reason_zh)
 
+    def cut_off(self, items: Sequence[DeskItem], what_en: str, what_zh: str, side: bool = False) -> NotJudged:
+        """Not judged: the items' boxes are cut by the image border where the rule measures."""
+        return self.not_judged(
+            items, f"{what_en}: the item is cut off by the image border{' on that side' if side else ''}",
+            f"{what_zh}：物品{'在该侧' if side else ''}被画面边缘截断")
+
 
 def selects(classes: Literal["all"] | tuple[str, ...], class_id: str) -> bool:
     return classes == "all" or class_id in classes

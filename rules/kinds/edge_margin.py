@@ -124,9 +124,7 @@ def check(items: Sequence[DeskItem], desk: Desk, params: EdgeMarginParams) -> li
         cut = [item for item in items if selects(params.classes, item.class_name) and cut_toward(item, outward)]
         cut_ids = {item.id for item in cut}
         if cut:
-            findings.append(params.not_judged(
-                cut, f"margin to {edge_en}: the item is cut off by the image border on that side",
-                f"距{edge_zh}边距：物品在该侧被画面边缘截断"))
+            findings.append(params.cut_off(cut, f"margin to {edge_en}", f"距{edge_zh}边距", side=True))
         for item in items:
             if not selects(params.classes, item.class_name) or item.id in cut_ids:
                 continue

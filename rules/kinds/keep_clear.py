@@ -77,9 +77,7 @@ def check(items: Sequence[DeskItem], desk: Desk, params: KeepClearParams) -> lis
         depth_cm = intrusion_depth_cm(item.footprint_cm, zone) or -float(item.footprint_cm.distance(zone))
         direction = intrusion_direction(item.footprint_cm, zone)
         if cut_toward(item, direction):
-            findings.append(params.not_judged(
-                [item], f"zone '{params.zone}' kept clear: the item is cut off by the image border",
-                f"保持空置区域「{params.zone}」：物品被画面边缘截断"))
+            findings.append(params.cut_off([item], f"zone '{params.zone}' kept clear", f"保持空置区域「{params.zone}」"))
             continue
 
         def say(shown: str, item=item, depth_cm=depth_cm) -> tuple[str, str]:

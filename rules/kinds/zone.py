@@ -88,9 +88,7 @@ def check(items: Sequence[DeskItem], desk: Desk, params: ZoneParams) -> list[Fin
             continue
         out_cm, direction = signed_outside(item.footprint_cm, zone)
         if cut_toward(item, direction):
-            findings.append(params.not_judged(
-                [item], f"place (zone '{params.zone}'): the item is cut off by the image border",
-                f"定置区「{params.zone}」：物品被画面边缘截断"))
+            findings.append(params.cut_off([item], f"place (zone '{params.zone}')", f"定置区「{params.zone}」"))
             continue
 
         def say(shown: str, item=item, out_cm=out_cm) -> tuple[str, str]:

@@ -16,7 +16,7 @@ import anyio
 from fastapi import APIRouter, Depends, File, Form, HTTPException, UploadFile, status
 
 from calibration.camera import load_camera, parse_camera, save_camera
-from calibration.corners import read_corners
+from calibration.corners import CORNER_NAMES, read_corners  # one convention for the CLI, the page and the API
 from calibration.errors_text import describe_fit
 from inspector.frames import decode_image, sniff_format
 from service.api.routes.cameras import camera_out
@@ -29,7 +29,6 @@ from service.state import ServiceState
 router = APIRouter(prefix="/calibration", tags=["calibration"])
 
 CAMERA_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$"  # also its file name: no dots, no slashes
-from calibration.corners import CORNER_NAMES  # noqa: E402  (one convention for the CLI, the page and the API)
 _SUFFIX = {"jpeg": ".jpg", "png": ".png", "bmp": ".bmp", "webp": ".webp", "tiff": ".tif"}
 
 
