@@ -552,5 +552,9 @@ def coco_start_command(
     console.print(f"model registered: {card}")
 
 
+from inspector.cli_dataset import dataset_app  # noqa: E402 - registered once the main commands exist
+
+app.add_typer(dataset_app, name="dataset")
+
 if __name__ == "__main__":
     app()

@@ -15,7 +15,8 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 
-from sqlalchemy import Boolean, DateTime, Float, Integer, String, Text, create_engine, event, func, select
+from sqlalchemy import (Boolean, DateTime, Float, ForeignKey, Integer, String, Text, UniqueConstraint, create_engine, event,
+                        func, inspect as inspect_schema, select, text)
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
@@ -48,9 +49,45 @@ class InspectionRow(Base):
     desk_map_path: Mapped[str | None] = mapped_column(String(1024), nullable=True)
     origin: Mapped[str] = mapped_column(String(32), default="api")  # api | batch | cli
     run_id: Mapped[str | None] = mapped_column(String(64), nullable=True, index=True)
+    # the photo itself as stored by the service (relative to its data folder); batch rows point at
+    # the snapshot file through image_name. Corrections re-inspect it and the dataset export copies it.
+    image_path: Mapped[str | None] = mapped_column(String(1024), nullable=True)
 
     def report(self) -> dict | None:
         return json.loads(self.report_json) if self.report_json else None
+
+
+class CorrectionRow(Base):
+    """One person's correction of one inspection: the whole item list after it, and the report that
+    list gives. Revisions count from 1 per inspection; (inspection, revision) is unique, so of two
+    people correcting the same revision at once the second is told, never silently overwritten."""
+
+    __tablename__ = "corrections"
+    __table_args__ = (UniqueConstraint("inspection_id", "revision", name="one_correction_per_revision"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    inspection_id: Mapped[int] = mapped_column(Integer, ForeignKey("inspections.id"), index=True)
+    revision: Mapped[int] = mapped_column(Integer)
+    author: Mapped[str] = mapped_column(String(128))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+    model_name: Mapped[str | None] = mapped_column(String(128), nullable=True)  # what made the original boxes
+    model_version: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    actions_json: Mapped[str] = mapped_column(Text)  # what the person did, as sent
+    items_json: Mapped[str] = mapped_column(Text)  # every item after it (inspector.corrections.CorrectedItem)
+    next_item_id: Mapped[int] = mapped_column(Integer)
+    verdict_confirmed: Mapped[bool | None] = mapped_column(Boolean, nullable=True)
+    original_verdict: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    corrected_verdict: Mapped[str] = mapped_column(String(16))
+    report_json: Mapped[str] = mapped_column(Text)  # the corrected report
+
+    def report(self) -> dict:
+        return json.loads(self.report_json)
+
+    def items(self) -> list[dict]:
+        return json.loads(self.items_json)
+
+    def actions(self) -> list[dict]:
+        return json.loads(self.actions_json)
 
 
 class RunLockRow(Base):
@@ -134,6 +171,17 @@ class History:
                 cursor.execute("PRAGMA synchronous=NORMAL")
                 cursor.close()
         Base.metadata.create_all(self.engine)
+        self._add_missing_columns()
+
+    def _add_missing_columns(self) -> None:
+        """A history written before a column existed gets it (nullable, so old rows stay valid):
+        create_all makes missing tables, never missing columns."""
+        present = {c["name"] for c in inspect_schema(self.engine).get_columns(InspectionRow.__tablename__)}
+        with self.engine.begin() as connection:
+            for column in InspectionRow.__table__.columns:
+                if column.name not in present and column.nullable:
+                    kind = column.type.compile(dialect=self.engine.dialect)
+                    connection.execute(text(f'ALTER TABLE {InspectionRow.__tablename__} ADD COLUMN "{column.name}" {kind}'))
 
     def add(self, **fields) -> InspectionRow:
         """Insert one inspection (committed before returning); an existing key returns the old row."""
@@ -234,3 +282,91 @@ class History:
             for row in session.scalars(select(InspectionRow).order_by(when.desc(), InspectionRow.id.desc())):
                 latest.setdefault(row.camera_id, row)
             return latest
+
+
+class RevisionTaken(Exception):
+    """The revision a correction was made on is no longer the latest."""
+
+    def __init__(self, latest: "CorrectionRow"):
+        self.latest = latest
+        super().__init__(f"revision {latest.revision} already exists")
+
+
+def _corrections_of(session: Session, inspection_id: int) -> list[CorrectionRow]:
+    query = select(CorrectionRow).where(CorrectionRow.inspection_id == inspection_id).order_by(CorrectionRow.revision)
+    return list(session.scalars(query))
+
+
+def corrections(history: History, inspection_id: int) -> list[CorrectionRow]:
+    """Every correction of one inspection, oldest first."""
+    with Session(history.engine, expire_on_commit=False) as session:
+        return _corrections_of(session, inspection_id)
+
+
+def add_correction(history: History, **fields) -> CorrectionRow:
+    """Insert a correction at fields['revision']; RevisionTaken (with the latest correction) when
+    someone else stored that revision first. Committed before returning."""
+    fields.setdefault("created_at", datetime.now(timezone.utc))
+    with Session(history.engine, expire_on_commit=False) as session:
+        row = CorrectionRow(**fields)
+        session.add(row)
+        try:
+            session.commit()
+            return row
+        except IntegrityError:
+            session.rollback()
+            return_latest = _corrections_of(session, fields["inspection_id"])[-1]
+            raise RevisionTaken(return_latest) from None
+
+
+def list_corrections(history: History, since: datetime | None = None, camera_id: str | None = None,
+                     limit: int = 100, offset: int = 0) -> tuple[list[tuple[CorrectionRow, InspectionRow]], int]:
+    """Corrections newest first, with their inspections; filtered by time stored and camera."""
+    query = select(CorrectionRow, InspectionRow).join(InspectionRow, InspectionRow.id == CorrectionRow.inspection_id)
+    if since is not None:
+        query = query.where(CorrectionRow.created_at >= since)
+    if camera_id is not None:
+        query = query.where(InspectionRow.camera_id == camera_id)
+    with Session(history.engine, expire_on_commit=False) as session:
+        total = session.scalar(select(func.count()).select_from(query.subquery()))
+        rows = session.execute(query.order_by(CorrectionRow.created_at.desc(), CorrectionRow.id.desc())
+                               .limit(limit).offset(offset)).all()
+        return [(c, i) for c, i in rows], int(total)
+
+
+def latest_corrections(history: History, inspection_ids: list[int] | None = None) -> dict[int, CorrectionRow]:
+    """The latest correction of each corrected inspection (of those given, or all)."""
+    latest_revision = (select(CorrectionRow.inspection_id, func.max(CorrectionRow.revision).label("revision"))
+                       .group_by(CorrectionRow.inspection_id))
+    if inspection_ids is not None:
+        latest_revision = latest_revision.where(CorrectionRow.inspection_id.in_(inspection_ids))
+    latest_revision = latest_revision.subquery()
+    query = select(CorrectionRow).join(latest_revision, (CorrectionRow.inspection_id == latest_revision.c.inspection_id)
+                                       & (CorrectionRow.revision == latest_revision.c.revision))
+    with Session(history.engine, expire_on_commit=False) as session:
+        return {row.inspection_id: row for row in session.scalars(query)}
+
+
+def stored_file(data_dir: Path, stored: str | None) -> Path | None:
+    """A picture path from the history: relative to the data folder (service) or absolute (batch)."""
+    if not stored:
+        return None
+    path = Path(stored)
+    if not path.is_absolute():
+        root = data_dir.resolve()
+        path = (root / path).resolve()
+        if not path.is_relative_to(root):
+            return None
+    return path if path.is_file() else None
+
+
+def original_photo(data_dir: Path, row: InspectionRow) -> Path | None:
+    """The photo an inspection was made from, where this server still has it: the service's stored
+    copy, or the batch's snapshot file when its bytes are still the ones inspected."""
+    if row.image_path:
+        return stored_file(data_dir, row.image_path)
+    if row.origin in ("batch", "cli"):
+        path = Path(row.image_name)
+        if path.is_file() and hashlib.sha256(path.read_bytes()).hexdigest() == row.image_sha256:
+            return path
+    return None

@@ -6,6 +6,7 @@ The CLI, the batch runner and the service all call this; none re-implements a st
 from __future__ import annotations
 
 import time
+from dataclasses import replace
 from collections.abc import Sequence
 from datetime import datetime, timezone
 
@@ -63,11 +64,14 @@ def inspect(
     detections: Sequence[Detection] | None = None,
     detections_source: str = "<detections>",
     outline_finder: OutlineFinder | None = find_outlines,
+    item_ids: Sequence[int] | None = None,
 ) -> Report:
     """Inspect one frame. Give either a detector or ready-made detections (SPEC --detections).
 
     `outline_finder` finds box-only items' outlines in the photo, which tell the placement which
-    way a flat item is turned (inspector.outlines); None places them from their boxes alone."""
+    way a flat item is turned (inspector.outlines); None places them from their boxes alone.
+    `item_ids` (one per detection) replace the 1-based ids: a corrected inspection keeps its items'
+    ids (inspector.corrections)."""
     if (detector is None) == (detections is None):
         raise ValueError("give exactly one of detector= or detections=")
     timings: dict[str, float] = {}
@@ -100,6 +104,10 @@ def inspect(
     box_error = getattr(detector, "box_error", None) or DEFAULT_BOX_ERROR
     items = place_detections(detections, camera, standard.prior_cm, detections_source, photo_outlines=outlines,
                              box_error=box_error)
+    if item_ids is not None:
+        if len(item_ids) != len(items):
+            raise ValueError("give one item id per detection")
+        items = tuple(replace(item, id=int(item_id)) for item, item_id in zip(items, item_ids))
     lap("place")
 
     on_desk, off_desk = _split_on_desk(items, camera)

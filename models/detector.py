@@ -1,7 +1,8 @@
-"""Detectors: image -> Detections. Two backends behind one interface, sharing pre/post-processing
+"""Detectors: image -> Detections. Three engines behind one interface, sharing pre/post-processing
 (`models/inference.py`) so that they differ only in the engine: PyTorch (through ultralytics'
-model) and ONNX Runtime. Weights load once per process (at construction), never per image, and
-only from a registry card or a path the user gave.
+model), ONNX Runtime (the FP32 export or its INT8 quantisation, `models/quantize.py`) and
+OpenVINO. Weights load once per process (at construction), never per image, and only from a
+registry card or a path the user gave.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from inspector.classes import CANONICAL_CLASSES  # noqa: E402
 from inspector.errors import ModelError  # noqa: E402
 from inspector.records import Detection, ModelRef  # noqa: E402
 from inspector.uncertainty import DEFAULT_BOX_ERROR, BoxError  # noqa: E402
-from models.inference import letterbox, postprocess, scaled_input_hw  # noqa: E402
+from models.inference import postprocess, prepare  # noqa: E402
 
 
 class Detector(Protocol):
@@ -119,8 +120,7 @@ class _Backend:
         raise NotImplementedError
 
     def detect(self, image_bgr: np.ndarray) -> tuple[Detection, ...]:
-        input_hw = scaled_input_hw(image_bgr.shape[:2], self.imgsz) if isinstance(self.imgsz, int) else self.imgsz
-        blob, placement = letterbox(image_bgr, input_hw)
+        blob, placement = prepare(image_bgr, self.imgsz)
         output = self._forward(blob)
         if self._groups:
             output = self._groups.reduce(output)
@@ -192,3 +192,39 @@ class OnnxDetector(_Backend):
     def _forward(self, blob: np.ndarray) -> np.ndarray:
         return self._session.run(None, {self._input: blob})[0]
 
+
+
+class OpenVinoDetector(_Backend):
+    """An ONNX (or OpenVINO IR) network run with OpenVINO's CPU plugin. `precision` "fp32" asks the
+    plugin for f32 arithmetic: on CPUs with bf16 it would otherwise pick bf16 by itself, and the
+    detections would differ from the other backends' by more than rounding."""
+
+    def __init__(self, weights: str | Path, ref: ModelRef, imgsz: int | tuple[int, int], confidence: float, classes: list[str],
+                 class_map: dict[str, str] | None = None, extra_ids: set[str] | None = None, threads: int | None = None,
+                 class_confidence: dict[str, float] | None = None, drop_unmapped: bool = False,
+                 box_error: BoxError | None = None, precision: str = "fp32"):
+        path = Path(weights)
+        if not path.is_file():
+            raise ModelError("model file not found", str(path))
+        self._box_error = box_error
+        try:
+            import openvino as ov
+        except ImportError:
+            raise ModelError("this backend needs OpenVINO: pip install openvino", str(path)) from None
+        try:
+            config = {"PERFORMANCE_HINT": "LATENCY", "INFERENCE_PRECISION_HINT": "bf16" if precision == "bf16" else "f32"}
+            if threads:
+                config["INFERENCE_NUM_THREADS"] = threads
+            core = ov.Core()
+            self._compiled = core.compile_model(core.read_model(str(path)), "CPU", config)
+            self._request = self._compiled.create_infer_request()
+        except Exception as error:
+            raise ModelError(f"not a usable OpenVINO model ({type(error).__name__}: {error})", str(path)) from None
+        self._set_classes(map_class_names(dict(enumerate(classes)), class_map or {}, extra_ids or set(), str(path),
+                                          drop_unmapped), len(classes))
+        self.ref, self.imgsz = ref, imgsz
+        self._set_thresholds(confidence, class_confidence, str(path))
+
+    def _forward(self, blob: np.ndarray) -> np.ndarray:
+        # a copy: the request reuses its output buffer on the next call
+        return self._request.infer({0: blob})[0].copy()

@@ -52,6 +52,13 @@ def letterbox(image_bgr: np.ndarray, input_hw: int | tuple[int, int]) -> tuple[n
     return np.ascontiguousarray(blob), Letterbox(scale, left, top)
 
 
+def prepare(image_bgr: np.ndarray, detector_input: int | tuple[int, int]) -> tuple[np.ndarray, Letterbox]:
+    """What every backend feeds its network, and INT8 calibration too: `detector_input` is a fixed
+    (height, width), or one long side for each frame at its own aspect."""
+    input_hw = scaled_input_hw(image_bgr.shape[:2], detector_input) if isinstance(detector_input, int) else detector_input
+    return letterbox(image_bgr, input_hw)
+
+
 def postprocess(
     output: np.ndarray, placement: Letterbox, image_size: tuple[int, int], confidence: float | np.ndarray,
     iou: float = NMS_IOU, max_detections: int = 300,

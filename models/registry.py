@@ -7,11 +7,12 @@ weights file with a card beside it.
 from __future__ import annotations
 
 import hashlib
+import os
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from inspector.errors import ModelError
 from inspector.records import ModelRef
@@ -20,6 +21,8 @@ from inspector.uncertainty import BoxError
 REGISTRY_DIR = Path(__file__).resolve().parent / "registry"
 CARD_NAME = "card.yaml"
 DEFAULT_MODEL = "desk-yolov8n-coco"
+REGISTRY_ENV = "DESK_INSPECTOR_REGISTRY"  # a site's own (writable) registry, searched first
+BUILT_IN_BACKENDS = ("torch", "onnx")  # the card's `weights` and `onnx` files; more under its `backends`
 
 
 class SideErrorStats(BaseModel):
@@ -74,6 +77,23 @@ class CardBoxError(BaseModel):
     combined: CombinedBoxError
 
 
+class BackendWeights(BaseModel):
+    """One more way to run the card's network: a weights file derived from its ONNX export (an
+    INT8 quantisation, an OpenVINO model) and the engine that runs it."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    file: str = Field(description="weights file, relative to the card")
+    sha256: str
+    engine: Literal["onnxruntime", "openvino"]
+    precision: str = Field(default="fp32", description="fp32, int8 (weights and activations), ... as made")
+    source_sha256: str | None = Field(
+        default=None, description="sha256 of the card's ONNX file it was made from: after a new export it is "
+                                  "stale and refuses to load")
+    made_with: str = Field(default="", description="the command that made it")
+    notes: str = ""
+
+
 class ModelCard(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -83,7 +103,11 @@ class ModelCard(BaseModel):
     sha256: str
     onnx: str | None = Field(default=None, description="the same network exported to ONNX, relative to the card")
     onnx_sha256: str | None = None
-    default_backend: str = Field(default="onnx", description="used when the caller asks for 'auto' and the file exists")
+    default_backend: str = Field(default="onnx", description="used when the caller asks for 'auto': torch, onnx (torch "
+                                                             "when the card names no ONNX file) or a key of backends")
+    backends: dict[str, BackendWeights] = Field(
+        default_factory=dict, description="more backends by name (e.g. onnx-int8, openvino): their file, sha256 "
+                                          "and engine (python -m models.quantize)")
     imgsz: int = 640
     input_hw: tuple[int, int] | None = Field(
         default=None, description="network input (height, width) px when not imgsz x imgsz: a model trained on "
@@ -109,6 +133,20 @@ class ModelCard(BaseModel):
         default=None, description="how far its box sides fall from labelled ones, per set and combined "
                                   "(desk-inspector box-error --record); None: not measured")
     notes: str = ""
+
+    @model_validator(mode="after")
+    def _backend_names(self) -> "ModelCard":
+        shadowing = sorted(set(self.backends) & {"auto", *BUILT_IN_BACKENDS})
+        if shadowing:
+            raise ValueError(f"backends may not be named {shadowing}: those names are built in")
+        if self.default_backend not in (*BUILT_IN_BACKENDS, *self.backends):
+            raise ValueError(f"default_backend {self.default_backend!r} is none of this card's backends "
+                             f"({', '.join(self.backend_names)})")
+        return self
+
+    @property
+    def backend_names(self) -> list[str]:
+        return [*BUILT_IN_BACKENDS, *self.backends]
 
     @property
     def network_input(self) -> tuple[int, int]:
@@ -152,6 +190,8 @@ def write_card(card: ModelCard, card_path: Path) -> Path:
     data = card.model_dump()
     if data["box_error"] is None:  # cards never measured keep the shape they had
         del data["box_error"]
+    if not data["backends"]:
+        del data["backends"]
     card_path.write_text(yaml.safe_dump(data, sort_keys=False, allow_unicode=True), encoding="utf-8")
     return card_path
 
@@ -160,6 +200,15 @@ def list_cards(registry: Path = REGISTRY_DIR) -> list[tuple[Path, ModelCard]]:
     if not registry.is_dir():
         return []
     return [(p, read_card(p)) for p in sorted(registry.glob(f"*/{CARD_NAME}"))]
+
+
+def search_path(registry: Path = REGISTRY_DIR) -> list[Path]:
+    """The registry folders a model name is looked up in: the one given; for the bundled one, a site's
+    own registry ($DESK_INSPECTOR_REGISTRY: trained candidates, promoted.yaml) before it."""
+    site = os.environ.get(REGISTRY_ENV, "").strip()
+    if site and Path(registry) == REGISTRY_DIR and Path(site).expanduser().resolve() != REGISTRY_DIR:
+        return [Path(site).expanduser(), REGISTRY_DIR]
+    return [Path(registry)]
 
 
 def resolve_card(name_or_path: str, registry: Path = REGISTRY_DIR) -> Path:
@@ -174,23 +223,24 @@ def resolve_card(name_or_path: str, registry: Path = REGISTRY_DIR) -> Path:
         raise ModelError(f"no {CARD_NAME} beside the weights; every model needs its card", str(path))
     if path.is_dir() and (path / CARD_NAME).is_file():
         return path / CARD_NAME
-    candidate = registry / name_or_path / CARD_NAME
-    if candidate.is_file():
-        return candidate
-    known = ", ".join(card.name for _, card in list_cards(registry)) or "none"
+    for folder in search_path(registry):
+        candidate = folder / name_or_path / CARD_NAME
+        if candidate.is_file():
+            return candidate
+    known = ", ".join(dict.fromkeys(card.name for folder in search_path(registry) for _, card in list_cards(folder))) or "none"
     raise ModelError(
         f"no such model (registry models: {known}); give --model PATH, or --detections FILE to skip the detector",
         name_or_path,
     )
 
 
-def _verified(card_path: Path, file_name: str, expected_sha256: str | None) -> Path:
+def _verified(card_path: Path, file_name: str, expected_sha256: str | None, what: str = "weights") -> Path:
     path = (card_path.parent / file_name).resolve()
     if not path.is_file():
-        raise ModelError("weights file named by the card is missing", str(path))
+        raise ModelError(f"{what} file named by the card is missing", str(path))
     actual = sha256_of(path)
     if actual != expected_sha256:
-        raise ModelError(f"weights sha256 {actual[:12]}… does not match the card's {str(expected_sha256)[:12]}… (corrupt or replaced)", str(path))
+        raise ModelError(f"{what} sha256 {actual[:12]}… does not match the card's {str(expected_sha256)[:12]}… (corrupt or replaced)", str(path))
     return path
 
 
@@ -198,29 +248,41 @@ def load_detector(name_or_path: str, registry: Path = REGISTRY_DIR, extra_ids: s
                   confidence: float | None = None, backend: str = "auto", threads: int | None = None):
     """Load a detector by registry name or path, after checking the weights' sha256 against the card.
 
-    backend: "torch", "onnx", or "auto" (the card's default_backend when its file exists).
-    threads: ONNX Runtime's intra-op threads (default: every core); worker processes sharing the
+    backend: "torch", "onnx", a name from the card's `backends` (e.g. "onnx-int8"), or "auto" (the
+    card's default_backend; torch when that is onnx and the card names no ONNX file).
+    threads: the engine's intra-op threads (default: every core); worker processes sharing the
     machine give their share, else each would start a thread per core and oversubscribe it."""
-    if backend not in ("auto", "torch", "onnx"):
-        raise ModelError(f"unknown backend {backend!r} (auto, torch, onnx)")
     card_path = resolve_card(name_or_path, registry)
     card = read_card(card_path)
     if backend == "auto":
-        backend = card.default_backend if (card.default_backend == "torch" or card.onnx) else "torch"
+        backend = card.default_backend if (card.default_backend != "onnx" or card.onnx) else "torch"
+    if backend not in card.backend_names:
+        raise ModelError(f"unknown backend {backend!r} for {card.name} (auto, {', '.join(card.backend_names)})",
+                         str(card_path))
     ref = ModelRef(name=card.name, version=card.version, sha256=card.sha256)
     # a confidence the caller gives is one threshold for every class; else the card's, per class
     threshold = confidence if confidence is not None else card.confidence
     per_class = {} if confidence is not None else card.class_confidence
     box_error = card.box_error.combined.as_box_error() if card.box_error else None
-    from models.detector import OnnxDetector, TorchDetector
+    from models.detector import OnnxDetector, OpenVinoDetector, TorchDetector
 
+    common = dict(class_map=card.class_map, extra_ids=extra_ids, threads=threads, class_confidence=per_class,
+                  drop_unmapped=card.drop_unmapped, box_error=box_error)
+    if backend in card.backends:
+        spec = card.backends[backend]
+        if spec.source_sha256 and spec.source_sha256 != card.onnx_sha256:
+            raise ModelError(f"backend {backend!r} ({spec.file}) was made from another ONNX export than the card's "
+                             f"{card.onnx}; make it again (python -m models.quantize)", str(card_path))
+        path = _verified(card_path, spec.file, spec.sha256, what=f"{backend} weights")
+        if spec.engine == "openvino":
+            return OpenVinoDetector(path, ref, card.detector_input, threshold, card.classes, precision=spec.precision,
+                                    **common)
+        return OnnxDetector(path, ref, card.detector_input, threshold, card.classes, **common)
     if backend == "onnx":
         if not card.onnx:
             raise ModelError("the card names no ONNX file; run `desk-inspector export` first", str(card_path))
         path = _verified(card_path, card.onnx, card.onnx_sha256)
-        return OnnxDetector(path, ref, card.detector_input, threshold, card.classes, card.class_map, extra_ids,
-                            threads=threads, class_confidence=per_class, drop_unmapped=card.drop_unmapped,
-                            box_error=box_error)
+        return OnnxDetector(path, ref, card.detector_input, threshold, card.classes, **common)
     path = _verified(card_path, card.weights, card.sha256)
     return TorchDetector(path, ref, card.detector_input, threshold, card.class_map, extra_ids, class_confidence=per_class,
                          drop_unmapped=card.drop_unmapped, box_error=box_error)

@@ -17,6 +17,8 @@ from inspector.errors import (
     ModelError,
     StandardError,
 )
+from inspector.corrections import CorrectionError
+from service.correcting import NotCorrectableError, PhotoGoneError
 from service.inspecting import NoDetectorError
 
 log = logging.getLogger("service")
@@ -24,6 +26,9 @@ log = logging.getLogger("service")
 _STATUS = (
     (NoDetectorError, status.HTTP_409_CONFLICT),
     (ModelError, status.HTTP_409_CONFLICT),
+    (NotCorrectableError, status.HTTP_409_CONFLICT),
+    (PhotoGoneError, status.HTTP_410_GONE),
+    (CorrectionError, 422),
     (ImageError, 422),
     (DetectionsError, 422),
     (CalibrationError, 422),

@@ -20,7 +20,7 @@ from inspector.batch import quality
 from inspector.batch.site import QualitySpec
 from inspector.errors import DetectionsError, InspectorError
 from inspector.frames import decode_image
-from inspector.history import History, InspectionRow, inspection_key
+from inspector.history import History, InspectionRow, inspection_key, stored_file  # noqa: F401 - stored_file: used by the routes
 from inspector.outputs import write_outputs
 from inspector.pipeline import check_frame_size, inspect
 from inspector.records import Frame
@@ -111,6 +111,8 @@ def inspect_upload(
     inspected_at = datetime.fromisoformat(report.inspected_at)
     relative_dir = Path("inspections") / inspected_at.strftime("%Y/%m/%d")
     paths = write_outputs(frame, report, entry.camera, entry.standard, settings.data_dir / relative_dir, upload_id)
+    # the photo as sent: a correction re-inspects it, the dataset export copies it
+    paths["photo"] = write_atomic(settings.data_dir / relative_dir / f"{upload_id}.photo{photo_suffix(image.data)}", image.data)
     try:
         return history.add(
             # a new upload is a new inspection, even of the same photo: the upload id makes the key unique
@@ -128,12 +130,30 @@ def inspect_upload(
             report_json=report.to_json(indent=None),
             annotated_path=(relative_dir / paths["annotated"].name).as_posix(),
             desk_map_path=(relative_dir / paths["desk_map"].name).as_posix(),
+            image_path=(relative_dir / paths["photo"].name).as_posix(),
             origin="api",
         )
     except BaseException:
         for path in paths.values():
             path.unlink(missing_ok=True)
         raise
+
+
+_SIGNATURES = ((b"\xff\xd8", ".jpg"), (b"\x89PNG", ".png"), (b"BM", ".bmp"), (b"RIFF", ".webp"),
+               (b"II*\x00", ".tif"), (b"MM\x00*", ".tif"))
+
+
+def photo_suffix(data: bytes) -> str:
+    """The file suffix of an image by its first bytes (decoding already accepted it)."""
+    return next((suffix for magic, suffix in _SIGNATURES if data.startswith(magic)), ".img")
+
+
+def write_atomic(path: Path, data: bytes) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    part = path.with_name(path.name + ".part")
+    part.write_bytes(data)
+    part.replace(path)
+    return path
 
 
 def _store_unjudged(history: History, entry: CameraEntry, image: Upload, captured_at: datetime | None,
@@ -145,16 +165,3 @@ def _store_unjudged(history: History, entry: CameraEntry, image: Upload, capture
         inspected_at=datetime.now(timezone.utc), status=checked.status, compliant=None, score=None, violation_count=0,
         message=checked.reason, report_json=None, annotated_path=None, desk_map_path=None, origin="api",
     )
-
-
-def stored_file(data_dir: Path, stored: str | None) -> Path | None:
-    """A picture path from the history: relative to the data folder (service) or absolute (batch)."""
-    if not stored:
-        return None
-    path = Path(stored)
-    if not path.is_absolute():
-        root = data_dir.resolve()
-        path = (root / path).resolve()
-        if not path.is_relative_to(root):
-            return None
-    return path if path.is_file() else None

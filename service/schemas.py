@@ -285,3 +285,127 @@ def standard_of(standard, cameras: list[str]) -> StandardOut:
         items[class_id] = ItemOut(min=low, max=high, label_zh=zh, label_en=en, registered=class_id in registered)
     rules = [RuleOut(id=rule.id, kind=rule.kind, severity=getattr(rule, "severity", None)) for rule in standard.rules]
     return StandardOut(**standard_ref(standard).model_dump(), items=items, rules=rules, cameras=cameras)
+
+
+# -- corrections and the review queue (SPEC "Corrections and model versions") ------------------------------
+class CorrectionActionIn(BaseModel):
+    """One change to an inspection's items. Item ids are those of the inspection's report (stable
+    across corrections; a drawn box gets a new id)."""
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True, allow_inf_nan=False)
+
+    action: Literal["delete", "relabel", "add", "confirm"]
+    item_id: int | None = Field(None, ge=1, le=1_000_000_000, description="the item to delete, relabel or confirm")
+    class_: str | None = Field(None, alias="class", min_length=1, max_length=64,
+                               description="the item's class (relabel, add)")
+    bbox_px: list[float] | None = Field(None, min_length=4, max_length=4,
+                                        description="[x1, y1, x2, y2] in image px (add; relabel may move the box)")
+
+
+class CorrectionIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    items: list[CorrectionActionIn] = Field(default_factory=list, max_length=300)
+    verdict_confirmed: bool | None = Field(
+        None, description="true: the (corrected) verdict is right; false: it is wrong. Either says a person "
+                          "looked at the whole photo: only such inspections go into `dataset export`")
+    base_revision: int | None = Field(
+        None, ge=0, le=1_000_000_000,
+        description="the correction revision this one was made on (0: the original report). When another "
+                    "correction was stored since, the request is refused with 409 and the newer one, never "
+                    "silently overwritten; without it the correction applies to the latest revision")
+    author: str | None = Field(None, min_length=1, max_length=128, pattern=r"^[^\x00-\x1f\x7f]+$",
+                               description="who corrects (shown with the correction)")
+
+
+class CorrectedItemOut(BaseModel):
+    item_id: int
+    class_: str = Field(alias="class")
+    bbox_px: list[float]
+    confidence: float
+    source: Literal["model", "person"]
+    checked: bool
+
+    model_config = ConfigDict(populate_by_name=True)
+
+
+class ModelVersionOut(BaseModel):
+    name: str | None
+    version: str | None
+
+
+class CorrectionOut(BaseModel):
+    id: int
+    inspection_id: int
+    revision: int
+    author: str
+    created_at: datetime
+    model: ModelVersionOut = Field(description="the model whose result was corrected")
+    verdict_confirmed: bool | None
+    original_verdict: Verdict | None
+    corrected_verdict: Verdict
+    actions: list[dict]
+    items: list[CorrectedItemOut]
+
+
+class CorrectedInspection(BaseModel):
+    """An inspection with its corrections: the original report kept, the corrected one beside it."""
+
+    inspection_id: int
+    camera_id: str
+    revision: int = Field(description="the latest correction's revision (0: not corrected)")
+    original_verdict: Verdict | None
+    corrected_verdict: Verdict | None
+    verdict_confirmed: bool | None
+    original_report: ReportOut | None
+    corrected_report: ReportOut | None
+    corrections: list[CorrectionOut]
+
+
+class CorrectionConflictOut(BaseModel):
+    detail: str
+    latest: CorrectionOut = Field(description="the correction stored since the revision this one was made on")
+
+
+class CorrectionSummary(BaseModel):
+    correction: CorrectionOut
+    camera_id: str
+    image_name: str
+    captured_at: datetime | None
+
+
+class CorrectionPage(BaseModel):
+    total: int
+    limit: int
+    offset: int
+    items: list[CorrectionSummary]
+
+
+class ReviewReasonOut(BaseModel):
+    code: str
+    points: float
+    text_en: str
+    text_zh: str
+
+
+class ReviewEntry(BaseModel):
+    inspection: InspectionSummary
+    priority: float
+    reasons: list[ReviewReasonOut]
+
+
+class ReviewQueue(BaseModel):
+    day: str | None = Field(description="the day (capture date, else inspection date, UTC) the queue is for")
+    cap: int = Field(description="at most this many a day (settings review_per_day)")
+    candidates: int = Field(description="uncorrected inspections of that day with a reason to look")
+    items: list[ReviewEntry]
+
+
+def correction_of(row) -> CorrectionOut:
+    return CorrectionOut(
+        id=row.id, inspection_id=row.inspection_id, revision=row.revision, author=row.author,
+        created_at=utc(row.created_at), model=ModelVersionOut(name=row.model_name, version=row.model_version),
+        verdict_confirmed=row.verdict_confirmed, original_verdict=row.original_verdict,
+        corrected_verdict=row.corrected_verdict, actions=row.actions(),
+        items=[CorrectedItemOut.model_validate(item) for item in row.items()],
+    )

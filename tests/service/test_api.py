@@ -132,7 +132,7 @@ def test_inspect_a_photo_stores_report_and_pictures(client, settings, sample):
 
     rows, files = stored_state(settings)
     assert rows == 1
-    assert {name.rsplit("/", 1)[-1].split(".", 1)[1] for name in files} == {"annotated.jpg", "deskmap.png", "report.json"}
+    assert {name.rsplit("/", 1)[-1].split(".", 1)[1] for name in files} == {"annotated.jpg", "deskmap.png", "report.json", "photo.jpg"}
     assert not any(name.endswith(".part") for name in files)
 
     again = client.get(body["links"]["self"], headers=HEADERS)

@@ -209,7 +209,7 @@ def test_path_like_file_names_are_only_labels(client, settings, sample, filename
     assert image == {"..": "upload"}.get(filename, image)
     # everything written lies inside the data folder, named by the server
     _, files = stored_state(settings)
-    assert len(files) == 3 and all(name.startswith("inspections/") and ".." not in name for name in files)
+    assert len(files) == 4 and all(name.startswith("inspections/") and ".." not in name for name in files)
     assert all(image.split(".")[0] not in name.rsplit("/", 1)[-1] for name in files if image != "desk.jpg")
 
 
