@@ -10,6 +10,7 @@ strip where the item's outer edge may truly lie, beside the limit line it is jud
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from itertools import pairwise
@@ -20,6 +21,7 @@ import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
 from calibration.camera import Camera
+from inspector.classes import label_en
 from inspector.geometry import densify
 from inspector.records import Desk, Report, Violation
 
@@ -38,9 +40,12 @@ DESK = (255, 255, 255)
 DECISION_COLOUR = {"fail": BAD, "conditional_fail": CHECK, "conditional_pass": CHECK}
 _RANK = {"conditional_pass": 1, "conditional_fail": 2, "fail": 3}  # the worst result colours an item
 # short bilingual tags after a conditional result's value
-CHECK_TAG = {"conditional_fail": "待核·偏不合格 check: likely fail", "conditional_pass": "待核·偏合格 check: likely pass"}
+CHECK_TAG = {"conditional_fail": "待核·偏不合格 likely fail", "conditional_pass": "待核·偏合格 likely pass"}
 # how the measured value must stand to the required one, per rule kind ("at least" / "at most")
-_LIMIT_SIGN = {"edge_margin": "≥", "required": "≥", "zone": "≤", "keep_clear": "≤", "alignment": "≤"}
+_LIMIT_SIGN = {"edge_margin": "≥", "required": "≥", "zone": "≤", "keep_clear": "≤", "alignment": "≤",
+               "min_confidence": "≤"}
+EDGE_WORDS = {"front": ("前沿", "front edge"), "back": ("后沿", "back edge"), "left": ("左沿", "left edge"),
+              "right": ("右沿", "right edge")}
 _UNIT = {"cm": " cm", "deg": "°", "count": ""}
 LEGEND = (("■ 不合格 fail", BAD), ("■ 待核查 check by eye (±U 跨限值 straddles the limit)", CHECK),
           ("■ 合格 pass", OK), ("┅ 未判定 not judged", NOT_JUDGED))
@@ -66,15 +71,31 @@ def text_width(text: str, size: int) -> int:
     return _label_size(text, size)[0]
 
 
-Label = tuple  # ((x, y), text, BGR colour, size[, movable]): movable labels give way to the others
+# ((x, y), text, BGR colour, size[, movable]): movable labels give way to the others. A text of
+# several lines ("\n") is one plate, each line in its own colour when `colour` is a tuple of colours.
+Label = tuple
+NOTE = "note"  # `movable` of an item's result lines: placed after the fixed labels, before the names
 
 _LABEL_GAP_PX = 2
 _LABEL_TRIES = 12  # steps up and down (and sideways) a movable label may move to find free space
 
 
 def _label_size(text: str, size: int) -> tuple[int, int, int, int]:
-    left, top, right, bottom = _font(size).getbbox(text)
-    return right - left + 6, bottom - top + 6, left, top
+    """(width, height, left, top) of a label's plate: its text's box plus a 3 px border."""
+    font = _font(size)
+    if "\n" not in text:
+        left, top, right, bottom = font.getbbox(text)
+        return right - left + 6, bottom - top + 6, left, top
+    lines = text.split("\n")
+    boxes = [font.getbbox(line) for line in lines]
+    left, right = min(b[0] for b in boxes), max(b[2] for b in boxes)
+    return right - left + 6, _line_pitch(size) * len(lines), left, _font(size).getbbox("国Ag")[1]
+
+
+def _line_pitch(size: int) -> int:
+    """Height of one line in a plate of several lines."""
+    _, top, _, bottom = _font(size).getbbox("国Ag")
+    return bottom - top + 6
 
 
 def _overlap(a, b) -> int:
@@ -83,12 +104,14 @@ def _overlap(a, b) -> int:
     return w * h if w > 0 and h > 0 else 0
 
 
-def place_labels(texts: list[Label], width: int, height: int) -> list[tuple[int, int, int, int]]:
+def place_labels(texts: list[Label], width: int, height: int,
+                 avoid: Sequence[tuple[int, int, int, int]] = ()) -> list[tuple[int, int, int, int]]:
     """Each label's plate (x1, y1, x2, y2) in the image, in the order given. Fixed labels (banner,
-    legend, violation values, not-judged lines) keep their place; movable ones (item names, zone
-    names) are placed after them, each at the nearest free spot to where it wants to be (up or
-    down, then sideways), so that no label hides another or a measured value. Only when nothing
-    is free within reach does a label take the spot where it overlaps least."""
+    legend, not-judged lines) keep their place; then the results' lines (`NOTE`), then item and
+    zone names, each at the nearest free spot to where it wants to be (up or down, then sideways),
+    so that no label hides another or a measured value. Results' lines also keep off `avoid`
+    (the items' boxes) where they can. Only when nothing is free within reach does a label take
+    the spot where it overlaps least."""
     def clamp(x: int, y: int, w: int, h: int) -> tuple[int, int, int, int]:
         x = int(min(max(x, 0), max(width - w, 0)))
         y = int(min(max(y, 0), max(height - h, 0)))
@@ -96,7 +119,11 @@ def place_labels(texts: list[Label], width: int, height: int) -> list[tuple[int,
 
     plates: list[tuple[int, int, int, int] | None] = [None] * len(texts)
     placed: list[tuple[int, int, int, int]] = []
-    order = sorted(range(len(texts)), key=lambda i: bool(texts[i][4]) if len(texts[i]) > 4 else False)
+    def rank(label: Label) -> int:
+        movable = label[4] if len(label) > 4 else False
+        return 1 if movable == NOTE else 2 if movable else 0
+
+    order = sorted(range(len(texts)), key=lambda i: rank(texts[i]))
     for i in order:
         (x, y), text, _, size, *rest = texts[i]
         w, h, _, _ = _label_size(text, size)
@@ -104,17 +131,25 @@ def place_labels(texts: list[Label], width: int, height: int) -> list[tuple[int,
             plates[i] = clamp(x, y, w, h)
             placed.append(plates[i])
             continue
-        step_y, step_x = h + _LABEL_GAP_PX, max(w // 3, 12)
+        step_y, step_x = min(h, _line_pitch(size)) + _LABEL_GAP_PX, max(w // 3, 12)
         candidates = [(0, 0)]
-        for k in range(1, _LABEL_TRIES + 1):
-            candidates += [(0, -k * step_y), (0, k * step_y)]
-        for k in range(1, 4):
-            candidates += [(dx, dy) for dx in (-k * step_x, k * step_x) for dy in (0, -step_y, step_y)]
+        if rest[0] == NOTE:
+            # an item's results read below it: the nearest free spot, moving up (over the item) costing more
+            moves = [(dx, k * step_y) for k in range(-2 * _LABEL_TRIES, 2 * _LABEL_TRIES + 1)
+                     for dx in (0, *(j * step_x for j in (-1, 1, -2, 2, -3, 3)))]
+            candidates = sorted(moves, key=lambda m: (m[1] if m[1] >= 0 else -3 * m[1]) + abs(m[0]) / 2)
+        else:
+            for k in range(1, _LABEL_TRIES + 1):
+                candidates += [(0, -k * step_y), (0, k * step_y)]
+            for k in range(1, 4):
+                candidates += [(dx, dy) for dx in (-k * step_x, k * step_x) for dy in (0, -step_y, step_y)]
         best, best_cost = None, None
         for dx, dy in candidates:
             plate = clamp(x + dx, y + dy, w, h)
             grown = (plate[0] - _LABEL_GAP_PX, plate[1] - _LABEL_GAP_PX, plate[2] + _LABEL_GAP_PX, plate[3] + _LABEL_GAP_PX)
             cost = sum(_overlap(grown, other) for other in placed)
+            if rest[0] == NOTE:  # an item's box hidden by another item's results: worse than a move
+                cost += sum(_overlap(plate, other) for other in avoid) / 4
             if best_cost is None or cost < best_cost:
                 best, best_cost = plate, cost
             if cost == 0:
@@ -124,20 +159,24 @@ def place_labels(texts: list[Label], width: int, height: int) -> list[tuple[int,
     return plates
 
 
-def _put_texts(image: np.ndarray, texts: list[Label]) -> np.ndarray:
+def _put_texts(image: np.ndarray, texts: list[Label], avoid: Sequence[tuple[int, int, int, int]] = ()) -> np.ndarray:
     """Draw (position, text, BGR colour, size[, movable]) labels with a CJK font, each on a dark
     plate, placed by place_labels so that none hides another. Each label is rendered on its own
     small patch: converting the whole photo to PIL and back costs more than all the labels."""
     out = image.copy()
     height, width = image.shape[:2]
-    for ((_, _), text, colour, size, *_), (x1, y1, x2, y2) in zip(texts, place_labels(texts, width, height)):
+    for ((_, _), text, colour, size, *_), (x1, y1, x2, y2) in zip(texts, place_labels(texts, width, height, avoid)):
         w, h = x2 - x1, y2 - y1
         if w <= 0 or h <= 0:
             continue
         _, _, left, top = _label_size(text, size)
         font = _font(size)
         plate = Image.new("RGB", (w, h), (20, 20, 20))
-        ImageDraw.Draw(plate).text((3 - left, 3 - top), text, font=font, fill=(colour[2], colour[1], colour[0]))
+        draw = ImageDraw.Draw(plate)
+        lines = text.split("\n")
+        colours = colour if isinstance(colour[0], tuple | list) else [colour] * len(lines)
+        for k, (line, c) in enumerate(zip(lines, colours)):
+            draw.text((3 - left, 3 - top + k * _line_pitch(size)), line, font=font, fill=(c[2], c[1], c[0]))
         out[y1:y2, x1:x2] = np.asarray(plate)[:, :, ::-1]
     return out
 
@@ -182,29 +221,106 @@ def _dashed(image: np.ndarray, points_px, colour, thickness: int = 2, closed: bo
 
 
 # -- what the report says, per item ------------------------------------------------------------------
+@dataclass(frozen=True)
+class RuleTerms:
+    """What a rule names, read from its standard, for the words of its marks: the zone it judges
+    (zone, keep_clear) and the classes it asks for (to name a missing item on the banner)."""
+
+    zone: str | None = None
+    classes: tuple[tuple[str, str, str], ...] = ()  # (class id, label zh, label en)
+
+
+Terms = Mapping[str, RuleTerms]  # rule id -> its terms
+
+
 def results(report: Report) -> list[Violation]:
     """Every judged result the report explains: sure and conditional fails, then conditional passes."""
     return [*report.violations, *report.conditional_passes]
 
 
-def value_text(result: Violation) -> str:
-    """'2.2 ± 1.3 cm': the measured value with its expanded uncertainty, in the result's unit."""
-    digits = 0 if result.unit == "count" else 1
-    text = f"{result.measured:.{digits}f}"
+def _number(value: float, unit: str | None) -> str:
+    text = f"{value:.0f}" if unit == "count" else f"{value:.1f}"
+    return text[1:] if text in ("-0", "-0.0") else text
+
+
+def value_text(result: Violation, absolute: bool = False) -> str:
+    """'2.2 ± 1.3 cm': the measured value with its expanded uncertainty, in the result's unit
+    (`absolute`: without its sign, where the words say which side it lies)."""
+    measured = abs(result.measured) if absolute else result.measured
+    text = _number(measured, result.unit)
     if result.uncertainty is not None:
-        text += f" ± {result.uncertainty:.{digits}f}"
+        text += f" ± {_number(result.uncertainty, result.unit)}"
     return text + _UNIT.get(result.unit or "", "")
 
 
-def result_text(result: Violation) -> str:
-    """One line for a result: rule, measured ± U against the limit, and a tag when conditional."""
-    if result.measured is None or result.unit is None:
-        text = result.rule
+def _limit(result: Violation, at_least: bool, zh: str = "", en: str = "") -> str:
+    """'要求 required ≥ 5.0 cm' or '允许 allowed ≤ 2.0 cm' (with the words of what is limited)."""
+    if result.required is None:
+        return ""
+    words = ("要求", "required", "≥") if at_least else ("允许", "allowed", "≤")
+    value = _number(result.required, result.unit) + _UNIT.get(result.unit or "", "")
+    return f" · {words[0]}{zh} {words[1]}{(' ' + en) if en else ''} {words[2]} {value}"
+
+
+def _edge_words(desk: Desk, edge: int | None) -> tuple[str, str]:
+    names = {index: name for name, index in desk.edge_names.items()}
+    if edge is None:
+        return "桌边", "edge"
+    if edge in names:
+        return EDGE_WORDS[names[edge]]
+    return f"第{edge}边", f"edge {edge}"
+
+
+def mark_text(result: Violation, *, edge: tuple[str, str] | None = None,
+              item_label: tuple[str, str] | None = None) -> str:
+    """One short line in Chinese and English for a result on the pictures: what was measured, its
+    value ± U and the required value, per rule kind; a tag when the decision is conditional.
+    `edge`: the (zh, en) name of the desk edge a margin was measured to; `item_label`: the (zh, en)
+    class of the items a count names. The zone of a zone or keep-clear result is drawn and named on
+    the picture, and its rule in the report, so the line leaves it out."""
+    kind, measured = result.kind, result.measured
+    if measured is None or result.unit is None:
+        if kind == "permitted":
+            text = "不在允许清单 not permitted · 须先报备 register it first"
+        else:
+            text = f"{result.message_zh} {result.message_en}"
+    elif kind == "edge_margin":
+        zh, en = edge or ("桌边", "edge")
+        text = f"距{zh} {en.replace(' edge', '')} margin {value_text(result)}{_limit(result, True)}"
+    elif kind == "zone" and result.unit != "count":
+        where = "超出定置区 off its place" if measured >= 0 else "在定置区内 inside its place"
+        text = f"{where} {value_text(result, absolute=True)}{_limit(result, False, '超出', 'outside')}"
+    elif kind == "keep_clear":
+        where = "伸入空置区 into keep-clear area" if measured >= 0 else "距空置区 from keep-clear area"
+        text = f"{where} {value_text(result, absolute=True)}{_limit(result, False, '伸入', 'in')}"
+    elif kind == "alignment":
+        text = f"歪斜 turned {value_text(result)}{_limit(result, False)}"
+    elif kind == "count":
+        zh, en = item_label or ("", "")
+        what = f"{zh} {en} " if zh else ""
+        text = f"{what}数量 count {value_text(result)}{_limit(result, measured < (result.required or 0))}"
+    elif kind == "min_confidence":
+        text = f"低置信度 unsure items {value_text(result)}{_limit(result, False)}"
     else:
-        sign = _LIMIT_SIGN.get(result.kind)
-        limit = f" ({sign} {result.required:g})" if sign and result.required is not None else ""
-        text = f"{result.rule}: {value_text(result)}{limit}"
+        sign = _LIMIT_SIGN.get(kind)
+        text = f"{result.rule} {value_text(result)}" + ("" if sign is None else _limit(result, sign == "≥"))
     return f"{text}  {CHECK_TAG[result.decision]}" if result.decision in CHECK_TAG else text
+
+
+def result_text(result: Violation) -> str:
+    """A result's line without the desk and standard at hand (see mark_text)."""
+    return mark_text(result)
+
+
+def _measured_edge(result: Violation, points: np.ndarray, desk: Desk, margins: list[MarginLine]) -> int | None:
+    """Of the edges a margin rule asks, the one whose distance to the item is the measured value."""
+    edges = [m.edge_index for m in margins if result.rule in m.rules] or [m.edge_index for m in margins]
+    if not edges or points is None or len(points) == 0 or result.measured is None:
+        return None
+    def gap(e: int) -> float:
+        a, _, inward, _ = _edge_frame(desk, e)
+        return abs(float(((points - a) @ inward).min()) - result.measured)
+    return min(edges, key=gap)
 
 
 @dataclass(frozen=True)
@@ -215,15 +331,23 @@ class ItemMarks:
     partly_unjudged: frozenset[int]  # items some rule could not judge (report.not_judged)
 
 
-def item_marks(report: Report) -> ItemMarks:
+def item_marks(report: Report, desk: Desk | None = None, margins: list[MarginLine] = ()) -> ItemMarks:
+    """Each item's colour and result lines (`desk` and `margins` name the edge a margin was measured to)."""
+    items = {item.id: item for item in report.items}
     worst: dict[int, str] = {}
     notes: dict[int, list[tuple[int, str, Colour]]] = {}
     for result in results(report):
         for item_id in result.item_ids:
             if _RANK[result.decision] > _RANK.get(worst.get(item_id, ""), 0):
                 worst[item_id] = result.decision
-            notes.setdefault(item_id, []).append((-_RANK[result.decision], result_text(result),
-                                                  DECISION_COLOUR[result.decision]))
+            item = items.get(item_id)
+            edge = None
+            if result.kind == "edge_margin" and desk is not None and item is not None:
+                points = np.asarray(item.footprint_cm, dtype=float).reshape(-1, 2)
+                edge = _edge_words(desk, _measured_edge(result, points, desk, list(margins)))
+            label = None if item is None else (item.label_zh, label_en(item.class_))
+            text = mark_text(result, edge=edge, item_label=label)
+            notes.setdefault(item_id, []).append((-_RANK[result.decision], text, DECISION_COLOUR[result.decision]))
     unjudged = frozenset(item.id for item in report.items if not item.judged)
     colour = {item.id: DECISION_COLOUR[worst[item.id]] if item.id in worst else NOT_JUDGED if item.id in unjudged else OK
               for item in report.items}
@@ -264,9 +388,36 @@ def _legend(x0: int, y: int, size: int, width: int, up: bool = False) -> list[tu
     return texts
 
 
-def _itemless_lines(report: Report) -> list[tuple[str, Colour]]:
-    """Results that name no item (a required item missing, a count): nowhere else to draw them."""
-    return [(result_text(r), DECISION_COLOUR[r.decision]) for r in results(report) if not r.item_ids]
+def _missing_classes(result: Violation, terms: RuleTerms | None) -> list[tuple[str, str]]:
+    """The (zh, en) names of what an item-less 'missing' result asks for: the rule's classes whose
+    name its message gives (a rule asking for several reports each missing one on its own)."""
+    classes = terms.classes if terms else ()
+    named = [(zh, en) for _, zh, en in classes if zh in result.message_zh or en in result.message_en]
+    return named or [(zh, en) for _, zh, en in classes]
+
+
+def itemless_text(result: Violation, terms: RuleTerms | None = None) -> str:
+    """A result that names no item, for the banner: a missing required item ('缺少 missing: 桌牌
+    name plate · 0 · 要求 required ≥ 1'), a count below its minimum, or any other such result in
+    both languages with its measured and required values."""
+    missing = result.unit == "count" and result.measured == 0 and result.kind in ("required", "zone")
+    names = _missing_classes(result, terms) if missing else []
+    if names:
+        what = "、".join(zh for zh, _ in names) + " " + ", ".join(en for _, en in names)
+        where = f" (定置区 zone「{terms.zone}」)" if result.kind == "zone" and terms and terms.zone else ""
+        text = f"缺少 MISSING: {what}{where} · 见到 seen {value_text(result)}{_limit(result, True)}"
+    else:
+        text = f"{result.message_zh} · {result.message_en}"
+        if result.kind != "count" and result.measured is not None:
+            sign = _LIMIT_SIGN.get(result.kind, "≥" if result.unit == "count" else None)
+            text += f" · {value_text(result)}{_limit(result, sign == '≥') if sign else ''}"
+    return f"{text}  {CHECK_TAG[result.decision]}" if result.decision in CHECK_TAG else text
+
+
+def _itemless_lines(report: Report, terms: Terms | None = None) -> list[tuple[str, Colour]]:
+    """Results that name no item (a required item missing, a count): listed under the banner."""
+    terms = terms or {}
+    return [(itemless_text(r, terms.get(r.rule)), DECISION_COLOUR[r.decision]) for r in results(report) if not r.item_ids]
 
 
 def _not_judged_lines(report: Report) -> list[tuple[str, Colour]]:
@@ -321,14 +472,12 @@ def uncertainty_bands(report: Report, desk: Desk, margins: list[MarginLine]) -> 
     for result in results(report):
         if result.kind != "edge_margin" or result.measured is None or not result.uncertainty:
             continue
-        edges = [m.edge_index for m in margins if result.rule in m.rules] or [m.edge_index for m in margins]
         for item_id in result.item_ids:
             points = footprints.get(item_id)
-            if points is None or len(points) == 0 or not edges:
+            edge = _measured_edge(result, points, desk, margins)
+            if edge is None:
                 continue
-            frames = {e: _edge_frame(desk, e) for e in edges}
-            edge = min(edges, key=lambda e: abs(float(((points - frames[e][0]) @ frames[e][2]).min()) - result.measured))
-            a, direction, inward, _ = frames[edge]
+            a, direction, inward, _ = _edge_frame(desk, edge)
             along = (points - a) @ direction
             lo, hi = float(along.min()), float(along.max())
             near, far = result.measured - result.uncertainty, result.measured + result.uncertainty
@@ -340,10 +489,13 @@ def uncertainty_bands(report: Report, desk: Desk, margins: list[MarginLine]) -> 
 
 
 # -- the annotated photo -----------------------------------------------------------------------------
-def annotate(image: np.ndarray, report: Report, camera: Camera, margins: list[MarginLine]) -> np.ndarray:
+def annotate(image: np.ndarray, report: Report, camera: Camera, margins: list[MarginLine],
+             terms: Terms | None = None) -> np.ndarray:
     """The photo with desk outline, zones, margin bands, items coloured by their worst result
     (red fail, amber check by eye, green pass, grey dashed not judged), each result's measured
-    value ± U, the ±U band of margin results, and the rules that could not be judged."""
+    value ± U against the required value in Chinese and English, the ±U band of margin results,
+    missing items on the banner, and the rules that could not be judged. `terms`: what each rule
+    names, from the standard (`inspector.outputs.rule_terms`)."""
     out = image.copy()
     desk = camera.desk
     for name, zone in desk.zones_cm.items():
@@ -356,7 +508,7 @@ def annotate(image: np.ndarray, report: Report, camera: Camera, margins: list[Ma
     outline_px = camera.desk_to_image(densify(np.asarray(desk.outline_cm.exterior.coords)[:-1], 2.0))
     cv2.polylines(out, [np.round(outline_px).astype(np.int32)], True, DESK, 2, cv2.LINE_AA)
 
-    marks = item_marks(report)
+    marks = item_marks(report, desk, margins)
     bands = uncertainty_bands(report, desk, margins)
     notes_y: dict[int, int] = {}
     # text sized for a 1280 px wide photo, smaller on a small night-time snapshot (never unreadable)
@@ -397,18 +549,23 @@ def annotate(image: np.ndarray, report: Report, camera: Camera, margins: list[Ma
         cv2.polylines(out, [np.round(edge_px).astype(np.int32)], False, (255, 255, 255), 1, cv2.LINE_AA)
         notes_y[band.item_id] = max(notes_y.get(band.item_id, 0), int(px[:, 1].max()) + 4)
     for item in report.items:
-        for k, (note, note_colour) in enumerate(marks.notes.get(item.id, [])):
-            texts.append(((int(round(item.bbox_px[0])), notes_y[item.id] + (size(14) + 6) * k), note, note_colour, size(14)))
+        if item.id in marks.notes:
+            lines = marks.notes[item.id]
+            texts.append(((int(round(item.bbox_px[0])), notes_y[item.id]), "\n".join(t for t, _ in lines),
+                          tuple(c for _, c in lines), size(14), NOTE))
     banner, colour = _banner(report)
     texts.append(((8, 8), banner, colour, size(22)))
-    legend = _legend(8, 8 + size(22) + 12, size(13), out.shape[1])
-    texts += legend
-    below = max(y for (_, y), *_ in legend) + size(13) + 9
-    texts += [((8, below + (size(14) + 6) * k), text, c, size(14)) for k, (text, c) in enumerate(_itemless_lines(report))]
+    # what is missing from the desk belongs to the banner: there is no item to hang it on
+    below = 8 + size(22) + 12
+    missing = _itemless_lines(report, terms)
+    texts += [((8, below + (size(16) + 7) * k), text, c, size(16)) for k, (text, c) in enumerate(missing)]
+    below += (size(16) + 7) * len(missing) + (4 if missing else 0)
+    texts += _legend(8, below, size(13), out.shape[1])
     lines = _not_judged_lines(report)
     height = out.shape[0]
     texts += [((8, height - 8 - (size(13) + 6) * (len(lines) - k)), text, c, size(13)) for k, (text, c) in enumerate(lines)]
-    return _put_texts(out, texts)
+    boxes = [tuple(int(round(v)) for v in item.bbox_px) for item in report.items]
+    return _put_texts(out, texts, boxes)
 
 
 # -- the desk map ------------------------------------------------------------------------------------
@@ -424,12 +581,15 @@ def _desk_map_grid(camera: Camera, px_per_cm: float, pad_cm: float, width: int, 
 
 
 def desk_map(
-    image: np.ndarray, report: Report, camera: Camera, margins: list[MarginLine], px_per_cm: float = 5.0
+    image: np.ndarray, report: Report, camera: Camera, margins: list[MarginLine], px_per_cm: float = 5.0,
+    terms: Terms | None = None,
 ) -> np.ndarray:
     """Bird's-eye view of the desk top at a fixed scale: the customer-facing side is at the top,
-    as a supervisor standing behind the chair would draw it; footprints, zones, margins on top.
+    as a supervisor standing behind the chair would draw it; footprints, zones, margins on top,
+    and each result's measured value ± U against the required value in Chinese and English.
     A margin result's ±U band is drawn around the item's measured outer edge, beside the limit
-    line: where the band crosses that line, the result is conditional."""
+    line: where the band crosses that line, the result is conditional. Under the map, a footer
+    holds the verdict, what is missing from the desk and the colour key."""
     pad_cm = 8.0
     min_x, min_y, max_x, max_y = camera.desk.outline_cm.bounds
     width = int(round((max_x - min_x + 2 * pad_cm) * px_per_cm))
@@ -463,11 +623,13 @@ def desk_map(
     a, b = desk.edge(desk.front_edge)
     cv2.line(top, *(tuple(int(round(v)) for v in p) for p in to_map([a, b])), (0, 220, 255), 3, cv2.LINE_AA)
 
-    marks = item_marks(report)
+    marks = item_marks(report, desk, margins)
     texts = []
+    fx, fy = to_map([[(a[0] + b[0]) / 2, (a[1] + b[1]) / 2]])[0]
+    texts.append(((int(fx) - 60, int(fy) - 30), "前沿 customer side", (0, 220, 255), 13))
     for name, zone in desk.zones_cm.items():
         anchor = to_map([[zone.bounds[0], zone.bounds[1]]])[0]
-        texts.append(((int(anchor[0]) + 2, int(anchor[1]) + 2), name, ZONE, 12))
+        texts.append(((int(anchor[0]) + 2, int(anchor[1]) + 2), name, ZONE, 12, True))
     for item in report.items:
         colour = marks.colour[item.id]
         polygon = ipoints(item.footprint_cm)
@@ -479,8 +641,10 @@ def desk_map(
         cx, cy = to_map([item.center_cm])[0]
         label = f"#{item.id} {item.label_zh}" + (" 未判定 not judged" if item.id in marks.unjudged else "")
         texts.append(((int(cx) - 20, int(cy) - 10), label, colour, 13, True))
-        for k, (note, note_colour) in enumerate(marks.notes.get(item.id, [])):
-            texts.append(((int(cx) - 20, int(cy) + 10 + 16 * k), note, note_colour, 12))
+        if item.id in marks.notes:
+            lines = marks.notes[item.id]
+            texts.append(((int(cx) - 20, int(cy) + 10), "\n".join(t for t, _ in lines), tuple(c for _, c in lines),
+                          12, NOTE))
     # the ±U bands and limit lines last: they must read over the footprints
     for band in uncertainty_bands(report, desk, margins):
         colour = DECISION_COLOUR[band.decision]
@@ -489,7 +653,19 @@ def desk_map(
         cv2.polylines(top, [ipoints(band.edge_cm)], False, (255, 255, 255), 1, cv2.LINE_AA)
     for line in margins:
         cv2.polylines(top, [ipoints(_limit_line_cm(camera, line))], False, MARGIN, 1, cv2.LINE_AA)
-    fx, fy = to_map([[(a[0] + b[0]) / 2, (a[1] + b[1]) / 2]])[0]
-    texts.append(((int(fx) - 60, int(fy) - 30), "前沿 customer side", (0, 220, 255), 13))
-    texts += _legend(4, height - 20, 12, width, up=True)
-    return _put_texts(top, texts)
+
+    # the footer: verdict, missing items, colour key, on a dark strip under the map
+    banner, colour = _banner(report)
+    footer = [((4, 6), banner, colour, 16)]
+    y = 6 + 16 + 10
+    for text, line_colour in _itemless_lines(report, terms):
+        footer.append(((4, y), text, line_colour, 13))
+        y += 13 + 8
+    legend = _legend(4, y + 2, 12, width)
+    footer_height = max(ly for (_, ly), *_ in legend) + 12 + 10
+    strip = np.full((footer_height, width, 3), 24, np.uint8)
+    canvas = np.vstack([top, strip])
+    texts += [((x, height + fy), text, c, size) for (x, fy), text, c, size in footer + legend]
+    footprints = [ipoints(item.footprint_cm) for item in report.items]
+    boxes = [(*f.min(axis=0), *f.max(axis=0)) for f in footprints if len(f)]
+    return _put_texts(canvas, texts, boxes)

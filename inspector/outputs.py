@@ -7,7 +7,7 @@ from pathlib import Path
 import cv2
 
 from calibration.camera import Camera
-from inspector.drawing import MarginLine, annotate, desk_map
+from inspector.drawing import MarginLine, RuleTerms, annotate, desk_map
 from inspector.records import Frame, Report
 
 
@@ -23,9 +23,25 @@ def margin_lines(standard, camera: Camera) -> list[MarginLine]:
     return [MarginLine(edge, min_cm, tuple(asked[edge])) for edge, min_cm in sorted(widest.items())]
 
 
+def rule_terms(standard) -> dict[str, RuleTerms]:
+    """What each rule names, for the words on the pictures: its zone (zone, keep_clear) and the
+    classes it asks for with their labels (a missing required item is named on the banner)."""
+    labels = standard.label_table
+    terms = {}
+    for rule in standard.rules:
+        zone = getattr(rule, "zone", None)
+        classes = getattr(rule, "classes", None)
+        named = classes if isinstance(classes, tuple) else ()
+        terms[rule.id] = RuleTerms(zone=zone if isinstance(zone, str) else None,
+                                   classes=tuple((c, *labels.get(c, (c, c))) for c in named))
+    return terms
+
+
 def render_pictures(frame: Frame, report: Report, camera: Camera, standard):
     margins = margin_lines(standard, camera)
-    return annotate(frame.image, report, camera, margins), desk_map(frame.image, report, camera, margins)
+    terms = rule_terms(standard)
+    return (annotate(frame.image, report, camera, margins, terms),
+            desk_map(frame.image, report, camera, margins, terms=terms))
 
 
 def write_outputs(frame: Frame, report: Report, camera: Camera, standard, out_dir: Path, stem: str) -> dict[str, Path]:

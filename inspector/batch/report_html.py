@@ -9,6 +9,8 @@ coordinates, the templates write every tag.
 from __future__ import annotations
 
 import base64
+import io
+import logging
 import os
 from dataclasses import dataclass
 from datetime import datetime
@@ -91,6 +93,33 @@ def _environment() -> Environment:
 
 
 _ENV = _environment()
+
+
+# -- the Chinese font ------------------------------------------------------------------------------------
+def cjk_font(page: str) -> str | None:
+    """The bundled CJK font (inspector/fonts) cut down to the characters the page uses, as a data:
+    URI of a few tens of KB: the Chinese reads on a phone or PC without a CJK font of its own, and
+    the page still loads nothing. None without fontTools (an optional dependency) or Chinese text."""
+    try:
+        from fontTools import subset
+        from fontTools.ttLib import TTFont
+    except ImportError:
+        return None
+    from inspector.drawing import FONT_PATH
+
+    chars = {ord(c) for c in page if ord(c) >= 0x2000}  # Latin text keeps the reader's own fonts
+    if not chars:
+        return None
+    logging.getLogger("fontTools").setLevel(logging.ERROR)  # "FFTM NOT subset" and the like
+    options = subset.Options()
+    options.hinting, options.layout_features, options.notdef_outline = False, [], True
+    font = TTFont(str(FONT_PATH), fontNumber=0, lazy=True)
+    subsetter = subset.Subsetter(options)
+    subsetter.populate(unicodes=chars)
+    subsetter.subset(font)
+    data = io.BytesIO()
+    font.save(data)
+    return "data:font/ttf;base64," + base64.b64encode(data.getvalue()).decode("ascii")
 
 
 # -- pictures --------------------------------------------------------------------------------------------
@@ -204,7 +233,7 @@ class NightsChart:
 
 def nights_chart(points: list[NightPoint], halls: list[HallSummary], width: int = 760, height: int = 220) -> NightsChart:
     """Compliance per night: a bar per night for the site, a line per hall (when a few)."""
-    left, right, top, bottom = 56, 16, 24, 36  # room for the axis text scaled up on a phone (morning.css)
+    left, right, top, bottom = 66, 16, 24, 36  # room for the axis text scaled up on a phone (morning.css)
     plot_w, plot_h = width - left - right, height - top - bottom
     grid = [(round(top + plot_h * (1 - k / 100), 1), k) for k in range(0, 101, 25)]
     slot = plot_w / len(points) if points else 0.0
@@ -316,7 +345,7 @@ def render_html(night: Night, out_dir: Path, machine_files: dict[str, Path]) -> 
                                          and p.kind == "unreadable_folder"]) for w in night.windows]
     halls = [HallRow(h, sum(1 for w in h.windows if w.verdict == "pass"),
                      sum(1 for w in h.windows for s in w.snapshots if not s.judged)) for h in night.halls]
-    return _ENV.get_template("morning.html.j2").render(
+    values = dict(
         night=night, site=night.site, counts=counts, first=first, last=last, judged=judged,
         rate=counts["compliant"] / judged if judged else None,
         verdict="fail" if counts["violations"] else "check" if counts["checks"] else "pass",
@@ -326,3 +355,7 @@ def render_html(night: Night, out_dir: Path, machine_files: dict[str, Path]) -> 
         machine_files=[(p.name, link(str(p), out_dir)) for p in machine_files.values()],
         link=lambda path: link(path, out_dir),  # a full-size picture, relative to the page
     )
+    template = _ENV.get_template("morning.html.j2")
+    page = template.render(**values, font=None)
+    # the font holds the characters of the page as first written: the page again, with the font
+    return template.render(**values, font=cjk_font(page))

@@ -211,7 +211,7 @@ def _process(task: Task) -> Outcome:
     from inspector.detections_io import load_detections
     from inspector.frames import read_image_file
     from inspector.drawing import annotate
-    from inspector.outputs import margin_lines, write_outputs
+    from inspector.outputs import margin_lines, rule_terms, write_outputs
     from inspector.pipeline import inspect
     from inspector.records import Frame
 
@@ -273,7 +273,7 @@ def _process(task: Task) -> Outcome:
             # the annotated photo is the evidence the morning report shows; the desk map costs several
             # times the detector (a per-pixel remap), so it is drawn only with --pictures all
             paths["annotated"] = folder / f"{task.stem}.annotated.jpg"
-            annotated = annotate(frame.image, report, camera, margin_lines(standard, camera))
+            annotated = annotate(frame.image, report, camera, margin_lines(standard, camera), rule_terms(standard))
             ok, data = cv2.imencode(".jpg", annotated, [cv2.IMWRITE_JPEG_QUALITY, 90])
             _atomic_write(paths["annotated"], data.tobytes())
     return done(

@@ -17,8 +17,11 @@ from inspector.drawing import (
     CHECK,
     NOT_JUDGED,
     MarginLine,
+    RuleTerms,
     annotate,
     desk_map,
+    itemless_text,
+    mark_text,
     result_text,
     uncertainty_bands,
 )
@@ -89,16 +92,74 @@ NO_TURN = NotJudged(rule="kept-square", kind="alignment", item_ids=[5], reason_e
                     reason_zh="摆放端正：无法看出物品的朝向")
 
 
+def _result(kind: str, measured, required, unit, uncertainty=None, decision="fail", item_ids=(1,), **kw) -> Violation:
+    return Violation(rule=f"a-{kind}-rule", kind=kind, severity="major", item_ids=list(item_ids), measured=measured,
+                     required=required, unit=unit, message_en=kw.get("en", "m"), message_zh=kw.get("zh", "m"),
+                     uncertainty=uncertainty, decision=decision)
+
+
+FRONT = ("前沿", "front edge")
+
+
 def test_result_text_shows_measured_plus_minus_uncertainty_and_the_limit():
-    assert result_text(SURE_FAIL) == "front-margin: 1.0 ± 0.8 cm (≥ 5)"
-    assert result_text(CHECK_FAIL).startswith("front-margin: 4.5 ± 1.0 cm (≥ 5)  待核")
-    assert "check: likely fail" in result_text(CHECK_FAIL)
-    assert result_text(NEAR_PASS) == "cup-in-place: 1.5 ± 1.0 cm (≤ 2)  待核·偏合格 check: likely pass"
+    assert result_text(SURE_FAIL) == "距桌边 edge margin 1.0 ± 0.8 cm · 要求 required ≥ 5.0 cm"
+    assert mark_text(SURE_FAIL, edge=FRONT) == "距前沿 front margin 1.0 ± 0.8 cm · 要求 required ≥ 5.0 cm"
+    assert mark_text(CHECK_FAIL, edge=FRONT) == "距前沿 front margin 4.5 ± 1.0 cm · 要求 required ≥ 5.0 cm  待核·偏不合格 likely fail"
+    assert result_text(NEAR_PASS) == "超出定置区 off its place 1.5 ± 1.0 cm · 允许超出 allowed outside ≤ 2.0 cm  待核·偏合格 likely pass"
     no_u = SURE_FAIL.model_copy(update={"uncertainty": None})
-    assert result_text(no_u) == "front-margin: 1.0 cm (≥ 5)"  # simple decisions: no ± shown
-    count = Violation(rule="name-plate-shown", kind="required", severity="major", measured=0.0, required=1.0,
-                      unit="count", message_en="m", message_zh="m")
-    assert result_text(count) == "name-plate-shown: 0 (≥ 1)"
+    assert mark_text(no_u, edge=FRONT) == "距前沿 front margin 1.0 cm · 要求 required ≥ 5.0 cm"  # simple decisions: no ±
+
+
+@pytest.mark.parametrize(("result", "kw", "expected"), [
+    (_result("edge_margin", 2.2, 5.0, "cm", 1.3), {"edge": ("左沿", "left edge")},
+     "距左沿 left margin 2.2 ± 1.3 cm · 要求 required ≥ 5.0 cm"),
+    (_result("edge_margin", -1.0, 5.0, "cm", 0.6), {"edge": FRONT},  # hanging over the edge
+     "距前沿 front margin -1.0 ± 0.6 cm · 要求 required ≥ 5.0 cm"),
+    (_result("zone", 9.8, 2.0, "cm", 1.3), {}, "超出定置区 off its place 9.8 ± 1.3 cm · 允许超出 allowed outside ≤ 2.0 cm"),
+    (_result("zone", -2.5, 2.0, "cm", 4.8, "conditional_pass"), {},
+     "在定置区内 inside its place 2.5 ± 4.8 cm · 允许超出 allowed outside ≤ 2.0 cm  待核·偏合格 likely pass"),
+    (_result("keep_clear", 12.5, 0.0, "cm", 1.4), {},
+     "伸入空置区 into keep-clear area 12.5 ± 1.4 cm · 允许伸入 allowed in ≤ 0.0 cm"),
+    (_result("keep_clear", -0.4, 0.0, "cm", 1.1, "conditional_pass"), {},
+     "距空置区 from keep-clear area 0.4 ± 1.1 cm · 允许伸入 allowed in ≤ 0.0 cm  待核·偏合格 likely pass"),
+    (_result("alignment", 12.0, 10.0, "deg", 3.0, "conditional_fail"), {},
+     "歪斜 turned 12.0 ± 3.0° · 允许 allowed ≤ 10.0°  待核·偏不合格 likely fail"),
+    (_result("count", 2.0, 1.0, "count", item_ids=(3, 4)), {"item_label": ("水杯", "water cup")},
+     "水杯 water cup 数量 count 2 · 允许 allowed ≤ 1"),
+    (_result("permitted", None, None, None), {}, "不在允许清单 not permitted · 须先报备 register it first"),
+    (_result("min_confidence", 4.0, 2.0, "count", item_ids=(1, 2, 3, 4)), {}, "低置信度 unsure items 4 · 允许 allowed ≤ 2"),
+])
+def test_every_rule_kind_has_a_bilingual_mark_with_measured_and_required(result, kw, expected):
+    assert mark_text(result, **kw) == expected
+
+
+NAME_PLATE = RuleTerms(classes=(("name_plate", "桌牌", "name plate"),))
+
+
+def test_a_missing_item_is_named_in_both_languages():
+    missing = _result("required", 0.0, 1.0, "count", item_ids=(), zh="桌面未见桌牌，须按要求摆放",
+                      en="no name plate on the desk; it must be shown")
+    assert itemless_text(missing, NAME_PLATE) == "缺少 MISSING: 桌牌 name plate · 见到 seen 0 · 要求 required ≥ 1"
+    # a rule asking for two classes reports each missing one on its own: the message says which
+    two = RuleTerms(classes=(("name_plate", "桌牌", "name plate"), ("monitor", "显示器", "monitor")))
+    assert itemless_text(missing, two) == "缺少 MISSING: 桌牌 name plate · 见到 seen 0 · 要求 required ≥ 1"
+    in_zone = _result("zone", 0.0, 1.0, "count", item_ids=(), zh="定置区「monitor」内未见显示器",
+                      en="no monitor in its place (zone 'monitor')")
+    assert (itemless_text(in_zone, RuleTerms(zone="monitor", classes=(("monitor", "显示器", "monitor"),)))
+            == "缺少 MISSING: 显示器 monitor (定置区 zone「monitor」) · 见到 seen 0 · 要求 required ≥ 1")
+    too_few = _result("count", 0.0, 1.0, "count", item_ids=(), zh="显示器共 0 个，至少应有 1 个",
+                      en="monitor: 0 on the desk, at least 1 required")
+    assert itemless_text(too_few) == "显示器共 0 个，至少应有 1 个 · monitor: 0 on the desk, at least 1 required"
+    # without the standard's terms, the rule's own messages say what is missing
+    assert itemless_text(missing) == "桌面未见桌牌，须按要求摆放 · no name plate on the desk; it must be shown · 0 · 要求 required ≥ 1"
+
+
+def test_a_margin_mark_names_the_edge_it_was_measured_to(camera):
+    margins = [MarginLine(0, 5.0, ("front-margin",)), MarginLine(3, 5.0, ("front-margin",))]
+    left = CHECK_FAIL.model_copy(update={"measured": 30.0, "decision": "fail"})  # the cup is 30 cm from the left edge
+    marks = drawing.item_marks(_report(camera, violations=[left, SURE_FAIL]), camera.desk, margins)
+    assert marks.notes[1] == [("距左沿 left margin 30.0 ± 1.0 cm · 要求 required ≥ 5.0 cm", BAD)]
+    assert marks.notes[2] == [("距前沿 front margin 1.0 ± 0.8 cm · 要求 required ≥ 5.0 cm", BAD)]
 
 
 def test_margin_band_is_measured_plus_minus_u_along_the_item(camera):
@@ -130,14 +191,14 @@ def test_annotated_photo_writes_plus_minus_labels_and_not_judged(camera, photo, 
     drawn: list[str] = []
     real = drawing._put_texts
 
-    def spy(image, texts):
+    def spy(image, texts, avoid=()):
         drawn.extend(text for _, text, *_ in texts)
-        return real(image, texts)
+        return real(image, texts, avoid)
 
     monkeypatch.setattr(drawing, "_put_texts", spy)
     annotate(photo, _report(camera, [CHECK_FAIL], [NEAR_PASS], [NO_TURN]), camera, MARGINS)
     assert any("4.5 ± 1.0 cm" in text for text in drawn)
-    assert any("1.5 ± 1.0 cm" in text and "check: likely pass" in text for text in drawn)
+    assert any("1.5 ± 1.0 cm" in text and "likely pass" in text for text in drawn)
     assert any(text.startswith("待核查 CHECK BY EYE") for text in drawn)  # the banner of a check verdict
     assert any("#4" in text and "未判定 not judged" in text for text in drawn)  # the item the rules did not judge
     assert any("kept-square #5" in text and "无法看出" in text for text in drawn)
@@ -146,7 +207,8 @@ def test_annotated_photo_writes_plus_minus_labels_and_not_judged(camera, photo, 
 
     drawn.clear()
     desk_map(photo, _report(camera, [SURE_FAIL], [], [], verdict="fail"), camera, MARGINS)
-    assert any("1.0 ± 0.8 cm (≥ 5)" in text for text in drawn)
+    assert any("距前沿 front margin 1.0 ± 0.8 cm · 要求 required ≥ 5.0 cm" in text for text in drawn)
+    assert any(text.startswith("不合格 FAIL") for text in drawn)  # the desk map's footer: the verdict
 
 
 def test_colours_mark_sure_fails_conditional_results_and_unjudged_items(camera, photo):
@@ -208,36 +270,82 @@ def test_the_example_photo_draws_with_real_uncertainties(camera, tmp_path):
     assert all("±" in result_text(r) for r in with_u)
 
 
-def test_labels_never_hide_each_other_on_the_example_photos(monkeypatch):
-    """Every example photo, inspected with the bundled detector's detections file: no movable label
-    (item or zone name) overlaps any other label, a violation value included."""
-    from pathlib import Path
-
-    from calibration.camera import load_camera
-    from inspector import drawing
+def _example_pictures(monkeypatch):
+    """Every example photo inspected with its detections file and drawn as inspect draws it: per
+    photo, its report and the labels given to each picture (annotated photo, then desk map)."""
     from inspector.detections_io import load_detections
     from inspector.frames import load_frame
-    from inspector.outputs import margin_lines
+    from inspector.outputs import render_pictures
     from inspector.pipeline import inspect
-    from rules.standard import load_standard
 
-    camera = load_camera("calibration/cameras/window-01.yaml")
-    standard = load_standard("rules/standards/front-counter.yaml")
-    seen: list[list] = []
+    camera = load_camera(REPO / "calibration" / "cameras" / "window-01.yaml")
+    standard = load_standard(REPO / "rules" / "standards" / "front-counter.yaml")
+    seen: list[tuple] = []
     real_put = drawing._put_texts
-    monkeypatch.setattr(drawing, "_put_texts", lambda image, texts: (seen.append((image.shape, texts)), real_put(image, texts))[1])
-    photos = sorted(Path("examples/front-counter/photos").glob("*.jpg"))
+    monkeypatch.setattr(drawing, "_put_texts", lambda image, texts, avoid=(): (seen.append((image.shape, texts, avoid)),
+                                                                             real_put(image, texts, avoid))[1])
+    photos = sorted((REPO / "examples" / "front-counter" / "photos").glob("*.jpg"))
     assert len(photos) == 4
+    pictures = {}
     for photo in photos:
         frame = load_frame(photo, camera.camera_id)
         report = inspect(frame, camera, standard,
-                         detections=load_detections(Path("examples/front-counter/detections") / f"{photo.stem}.json"))
-        drawing.annotate(frame.image, report, camera, margin_lines(standard, camera))
-    assert len(seen) == 4
-    for shape, texts in seen:
-        plates = drawing.place_labels(texts, shape[1], shape[0])
-        for i, (a, text_a) in enumerate(zip(plates, texts)):
-            for j, (b, text_b) in enumerate(zip(plates, texts)):
-                movable = len(text_a) > 4 and text_a[4]
-                if i != j and movable:
-                    assert drawing._overlap(a, b) == 0, f"{text_a[1]!r} overlaps {text_b[1]!r}"
+                         detections=load_detections(REPO / "examples" / "front-counter" / "detections" / f"{photo.stem}.json"))
+        render_pictures(frame, report, camera, standard)
+        pictures[photo.stem[-8:]] = (report, seen[-2], seen[-1])
+    return pictures
+
+
+def test_labels_never_hide_each_other_on_the_example_photos(monkeypatch):
+    """Every example photo and desk map: no movable label (an item's results, item or zone name)
+    overlaps any other label, a violation value included."""
+    pictures = _example_pictures(monkeypatch)
+    for _, *drawn in pictures.values():
+        for shape, texts, avoid in drawn:
+            plates = drawing.place_labels(texts, shape[1], shape[0], avoid)
+            for i, (a, text_a) in enumerate(zip(plates, texts)):
+                for j, (b, text_b) in enumerate(zip(plates, texts)):
+                    movable = len(text_a) > 4 and text_a[4]
+                    if i != j and movable:
+                        assert drawing._overlap(a, b) == 0, f"{text_a[1]!r} overlaps {text_b[1]!r}"
+
+
+def test_the_example_marks_say_what_was_measured_and_required_in_both_languages(monkeypatch):
+    """The bundled example as inspect draws it: every result in Chinese and English with measured ±
+    U and the required value, on the photo and on the desk map; the missing name plate at 13:45 on
+    the photo's banner and in the desk map's footer."""
+    pictures = _example_pictures(monkeypatch)
+
+    def lines(texts) -> list[str]:
+        return [line for _, text, *_ in texts for line in text.split("\n")]
+
+    report, (_, photo, _), (_, top, _) = pictures["10-15-00"]
+    expected = [
+        "距前沿 front margin 2.2 ± 1.3 cm · 要求 required ≥ 5.0 cm",
+        "超出定置区 off its place 9.8 ± 1.3 cm · 允许超出 allowed outside ≤ 2.0 cm",
+        "伸入空置区 into keep-clear area 12.5 ± 1.4 cm · 允许伸入 allowed in ≤ 0.0 cm",
+        "距前沿 front margin 6.2 ± 1.4 cm · 要求 required ≥ 5.0 cm  待核·偏合格 likely pass",
+        "在定置区内 inside its place 2.5 ± 4.8 cm · 允许超出 allowed outside ≤ 2.0 cm  待核·偏合格 likely pass",
+    ]
+    for texts in (photo, top):
+        assert [line for line in expected if line in lines(texts)] == expected
+    # every result of every photo has its line on both pictures, with both languages and the limit
+    for report, (_, photo, _), (_, top, _) in pictures.values():
+        for result in (r for r in drawing.results(report) if r.item_ids):
+            for texts in (photo, top):
+                found = [line for line in lines(texts)
+                         if ("not permitted" in line if result.measured is None else
+                             drawing.value_text(result, absolute=result.kind in ("zone", "keep_clear")) in line)]
+                assert found, (result.rule, report.image)
+                bad = [line for line in found if not (any("\u4e00" <= ch <= "\u9fff" for ch in line)
+                                                      and ("required" in line or "allowed" in line or "register" in line))]
+                assert not bad, (result.rule, bad)
+
+    _, (_, photo, boxes), (_, top, _) = pictures["13-45-00"]
+    missing = "缺少 MISSING: 桌牌 name plate · 见到 seen 0 · 要求 required ≥ 1"
+    assert missing in lines(photo) and missing in lines(top)
+    banner = next(plate for plate, (_, text, *_) in zip(drawing.place_labels(photo, 1280, 720, boxes), photo)
+                  if text.startswith("不合格 FAIL"))
+    name_plate = next(plate for plate, (_, text, *_) in zip(drawing.place_labels(photo, 1280, 720, boxes), photo)
+                      if text == missing)
+    assert banner[3] <= name_plate[1] < banner[3] + 20  # right under the verdict, at the top of the photo
