@@ -228,6 +228,18 @@ def protected_names(registry: Path | None = None) -> set[str]:
     return {entry.name for entry in [record.current, *record.history]} if record else set()
 
 
+def check_new_model_name(name: str, registry: Path | None = None) -> None:
+    """ModelError if writing a model called `name` into `registry` would overwrite the current model
+    or one rollback returns to (the bundled default counts while nothing is promoted)."""
+    site = registry_dir()
+    names = protected_names(site) | (protected_names(registry) if registry else set())
+    if read_record(site) is None:
+        names.add(DEFAULT_MODEL)
+    if name in names:
+        raise ModelError(f"{name!r} is the current model or one `models rollback` returns to: train the candidate "
+                         "under a new name (e.g. with the date)", name)
+
+
 # -- promote and roll back ----------------------------------------------------------------------
 class GateRefused(ModelError):
     """The candidate is worse than the current model beyond a tolerance; `checks` say which figures."""

@@ -346,10 +346,14 @@ def resolve_site(spec: SiteFile, path: Path, *, check_files: bool = True) -> Sit
             model = None
             if detections is None:
                 model = merged.get("model")
-                if model is None:
-                    from models.registry import DEFAULT_MODEL
+                if model is None:  # the current (promoted) model, as at the night's start
+                    from models.versions import current_model
 
-                    model = DEFAULT_MODEL
+                    try:
+                        model = current_model()
+                    except ModelError as error:
+                        problems.append(f"{where}.model: the current model: {error} (or give model: or detections:)")
+                        continue
                 elif Path(model).suffix or "/" in model:  # a path, not a registry name
                     model = str(_resolve(base, model))
                 if check_files and model not in models_ok:

@@ -3,19 +3,21 @@
 from __future__ import annotations
 
 import hashlib
+import mimetypes
 from datetime import date, datetime, time, timedelta, timezone
 from functools import lru_cache
 from typing import Annotated
 
 import anyio
 from fastapi import APIRouter, HTTPException, Query, status
-from fastapi.responses import JSONResponse
+from fastapi.responses import FileResponse, JSONResponse
 
-from inspector.history import latest_corrections, list_corrections
+from inspector.classes import CLASS_LABELS
+from inspector.history import latest_corrections, list_corrections, original_photo
 from inspector.review import ModelHints, hints_from_card, rank
 from service.api.routes.inspections import InspectionId, _row, check_time
-from service.correcting import Conflict, correct
-from service.deps import ApiKey, HistoryDep, StateDep
+from service.correcting import Conflict, PhotoGoneError, correct
+from service.deps import ApiKey, HistoryDep, SettingsDep, StateDep
 from service.schemas import (
     CorrectedInspection,
     CorrectionConflictOut,
@@ -78,7 +80,8 @@ async def create_correction(state: StateDep, history: HistoryDep, key: ApiKey, i
     """Delete, relabel, add or confirm items and confirm or reject the verdict; the report is
     re-evaluated with the corrected items (the original is kept) and both come back."""
     row = _row(history, inspection_id)
-    author = f"{body.author} (key {key_fingerprint(key)})" if body.author else f"key {key_fingerprint(key)}"
+    # who sent it, never the key: "key 1a2b3c4d" (settings key), "key dashboard-1", "user alice"
+    author = f"{body.author} ({key.label})" if body.author else key.label
     actions = [a.model_dump(by_alias=True, exclude_none=True) for a in body.items]
     try:
         await anyio.to_thread.run_sync(correct, state, history, row, actions, body.verdict_confirmed,
@@ -93,6 +96,25 @@ async def create_correction(state: StateDep, history: HistoryDep, key: ApiKey, i
             summary="An inspection's corrections, original and corrected report")
 def get_corrections(history: HistoryDep, inspection_id: InspectionId) -> CorrectedInspection:
     return corrected_view(history, _row(history, inspection_id))
+
+
+@router.get("/inspections/{inspection_id}/photo", response_class=FileResponse, summary="The photo as inspected",
+            responses={**_ERRORS, 410: {"model": ErrorOut, "description": "the photo is no longer on this server"},
+                       200: {"content": {"image/jpeg": {}, "image/png": {}}, "description": "the photo"}})
+def inspection_photo(history: HistoryDep, settings: SettingsDep, inspection_id: InspectionId):
+    """The photo without drawings, for a person to draw corrected boxes on (bbox_px are its pixels)."""
+    row = _row(history, inspection_id)
+    path = original_photo(settings.data_dir, row)
+    if path is None:
+        raise PhotoGoneError(f"the photo of inspection {inspection_id} is no longer on this server", "inspection")
+    media = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
+    return FileResponse(path, media_type=media, headers={"Cache-Control": "private, max-age=86400, immutable"})
+
+
+@router.get("/classes", summary="The canonical item classes a correction may use, with their labels")
+def item_classes() -> dict:
+    return {"classes": [{"id": class_id, "label_zh": zh, "label_en": en}
+                        for class_id, (zh, en) in CLASS_LABELS.items()]}
 
 
 @router.get("/corrections", response_model=CorrectionPage, responses=_ERRORS, summary="List corrections")
