@@ -139,6 +139,9 @@ class CameraFile(BaseModel):
     intrinsics: Intrinsics | None = None
     layout: Layout = Field(default_factory=Layout)
     reference_frame: str | None = None  # snapshot kept at calibration time (relative to this file)
+    # the standard (id) this desk is judged by, as picked when it was set up; the service's
+    # camera_standards setting, where it names this camera, comes first
+    standard: str | None = Field(default=None, min_length=1, max_length=128)
     # standard uncertainty of a clicked point, px (None: DEFAULT_CLICK_NOISE_PX); the calibration's
     # share of every measurement's uncertainty grows with it
     click_noise_px: ErrorFigure | None = None

@@ -56,7 +56,7 @@ def inspect_command(
     camera: Annotated[Path, typer.Option("--camera", "-c", help="Camera calibration file (YAML/JSON).")],
     standard: Annotated[Path, typer.Option("--standard", "-s", help="Standard file (rules YAML).")],
     detections: Annotated[Optional[Path], typer.Option(help="Detections JSON for one image, or a folder of <image stem>.json, used instead of the detector.")] = None,
-    model: Annotated[Optional[str], typer.Option(help="Registry model name, card or weights path (default: the bundled model).")] = None,
+    model: Annotated[Optional[str], typer.Option(help="Registry model name, card or weights path (default: the current, promoted model).")] = None,
     backend: Annotated[str, typer.Option(help="Detector backend: auto (the card's default), onnx or torch.")] = "auto",
     out: Annotated[Path, typer.Option("--out", "-o", help="Output folder for reports and pictures.")] = Path("out"),
     pictures: Annotated[bool, typer.Option(help="Write the annotated photo and the desk map.")] = True,
@@ -77,9 +77,10 @@ def inspect_command(
         std = load_standard(standard)
         detector = None
         if detections is None:
-            from models.registry import DEFAULT_MODEL, load_detector
+            from models.registry import load_detector
+            from models.versions import current_model
 
-            detector = load_detector(model or DEFAULT_MODEL, extra_ids=set(std.permitted_classes), backend=backend)
+            detector = load_detector(model or current_model(), extra_ids=set(std.permitted_classes), backend=backend)
     except InspectorError as error:
         raise fail(error)
     files = collect_images(images)
@@ -240,11 +241,11 @@ def calibrate_command(
     console.print(describe_fit(camera))
     console.print(f"written {output}")
     if not camera.spec.layout.zones:
-        # inspect would refuse it with any standard that has zone rules: say so now, not then
-        err_console.print("[yellow]note:[/] no --layout given: this camera has no zones (定置图), so standards with "
-                          "zone, keep-clear or count-in-zone rules (e.g. rules/standards/front-counter.yaml: "
-                          "monitor, document_camera, cup, pass_through) cannot judge it yet; run calibrate again "
-                          "with --layout zones.yaml (zones in desk cm)")
+        # inspect would leave every zone and keep-clear rule not judged: say so now, not then
+        err_console.print("[yellow]note:[/] no --layout given: this camera has no zones (定置图), so the zone and "
+                          "keep-clear rules of a standard (e.g. rules/standards/front-counter.yaml: monitor, "
+                          "document_camera, cup, pass_through) are not judged for it; run calibrate again with "
+                          "--layout zones.yaml (zones in desk cm), or draw them in the web page (标定 tab)")
 
 
 @app.command("serve")
@@ -265,41 +266,12 @@ def serve_command(
         raise fail(str(error))
 
 
-@app.command("models")
-def models_command(
-    name: Annotated[Optional[str], typer.Argument(help="Show one model's card.")] = None,
-) -> None:
-    """List the registry's models, or show one model's card."""
-    import yaml
-
-    from models.registry import list_cards, read_card, resolve_card
-
-    try:
-        if name:
-            card = read_card(resolve_card(name))
-            console.print(yaml.safe_dump(card.model_dump(), sort_keys=False, allow_unicode=True))
-            return
-        cards = list_cards()
-    except InspectorError as error:
-        raise fail(error)
-    if not cards:
-        console.print("no models in the registry")
-    for path, card in cards:
-        # the card keeps figures per labelled set (real-val, synth-heldout...); older cards one flat set
-        sets = {k: v for k, v in card.metrics.items() if isinstance(v, dict) and "mAP50" in v}
-        mAP = ", ".join(f"{k} {v['mAP50']}" for k, v in sets.items()) or card.metrics.get("mAP50")
-        backends = "pytorch + onnx" if card.onnx else "pytorch"
-        console.print(f"{card.name}  v{card.version}  {backends} (default {card.default_backend if card.onnx else 'torch'})  "
-                      f"imgsz {card.imgsz}{' (%dx%d input)' % tuple(card.input_hw) if card.input_hw else ''}  {len(card.classes)} classes  confidence {card.confidence}"
-                      f"{' (%d classes at their own)' % len(card.class_confidence) if card.class_confidence else ''}  "
-                      f"mAP50 {mAP if mAP is not None else 'n/a'}  ({path.parent})")
-
-
 @app.command("train")
 def train_command(
     data: Annotated[Path, typer.Option(help="YOLO dataset: data.yaml, or a folder with images/ and labels/.")],
     name: Annotated[str, typer.Option(help="Name of the new model in the registry.")],
-    base: Annotated[str, typer.Option(help="Model yaml (from scratch, e.g. yolov8n.yaml) or a registry model/weights to fine-tune.")] = "yolov8n.yaml",
+    base: Annotated[str, typer.Option(help="Model yaml (from scratch, e.g. yolov8n.yaml), a registry model/weights to fine-tune, "
+                                           "or 'current': the promoted model (a candidate for `models compare` / `promote`).")] = "yolov8n.yaml",
     imgsz: Annotated[int, typer.Option(help="Training image size (px).")] = 320,
     epochs: Annotated[int, typer.Option(help="Epochs.")] = 30,
     batch: Annotated[int, typer.Option(help="Batch size.")] = 16,
@@ -314,22 +286,27 @@ def train_command(
     freeze: Annotated[int, typer.Option(help="Keep the first N layers as they are (10: the whole backbone).", min=0, max=22)] = 0,
     lr0: Annotated[Optional[float], typer.Option(help="Initial learning rate (default: ultralytics' choice).", min=0.0)] = None,
     workers: Annotated[int, typer.Option(help="Data-loading processes (ultralytics uses none on a CPU).", min=0)] = 2,
-    registry: Annotated[Optional[Path], typer.Option(help="Registry folder to write the model into (default: the bundled one).")] = None,
+    registry: Annotated[Optional[Path], typer.Option(help="Registry folder to write the model into (default: the site's, "
+                                                         "$DESK_INSPECTOR_REGISTRY, else the bundled one).")] = None,
 ) -> None:
     """Train (CPU is fine) or fine-tune a detector; writes weights + card into the model registry.
+    The current (promoted) model and the ones rollback returns to are never overwritten.
 
     --base coco starts from the COCO-pretrained network (registry model coco-yolov8n) with a head for
     your data's classes, each started from COCO's matching class; give it your own labelled photos."""
     from models.training import train
+    from models.versions import current_model, registry_dir
 
     if data.is_dir():
         data = data / "data.yaml"
     try:
         if not resume and not data.is_file():
             raise fail(f"{data}: dataset yaml not found (give data.yaml or a folder holding one)")
+        if base == "current":
+            base = current_model()
         card = train(data=data, name=name, base=base, imgsz=imgsz, epochs=epochs, batch=batch, seed=seed,
                      resume=resume, runs_dir=runs, version=version, device=device, hours=hours, rect=rect, threads=threads,
-                     freeze=freeze, lr0=lr0, workers=workers, **({"registry": registry} if registry else {}))
+                     freeze=freeze, lr0=lr0, workers=workers, registry=registry or registry_dir())
     except InspectorError as error:
         raise fail(error)
     console.print(f"model registered: {card}")
@@ -553,8 +530,15 @@ def coco_start_command(
 
 
 from inspector.cli_dataset import dataset_app  # noqa: E402 - registered once the main commands exist
+from inspector.cli_models import models_app  # noqa: E402
 
 app.add_typer(dataset_app, name="dataset")
+app.add_typer(models_app, name="models")
+
+from inspector.cli_admin import keys_app, users_app  # noqa: E402 - the service's accounts and keys
+
+app.add_typer(users_app, name="users")
+app.add_typer(keys_app, name="keys")
 
 if __name__ == "__main__":
     app()

@@ -262,8 +262,10 @@ def make_coco_start(tflite_path: Path, images_folder: Path, registry: Path | Non
     also exports ONNX, which the repository leaves out to stay small: `desk-inspector export
     coco-yolov8n` makes it). Returns the card."""
     from models.registry import REGISTRY_DIR, ModelCard, sha256_of, write_card
+    from models.train_extra import require_training_extra
     from models.training import export_onnx
 
+    require_training_extra("coco-start", str(tflite_path))
     registry = registry or REGISTRY_DIR
     for stale in ("weights.onnx", "card.yaml"):  # a re-conversion starts clean
         (registry / name / stale).unlink(missing_ok=True)

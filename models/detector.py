@@ -142,6 +142,10 @@ class TorchDetector(_Backend):
         if not path.is_file():
             raise ModelError("model file not found", str(path))
         self._box_error = box_error
+        from models.train_extra import require_training_extra
+
+        require_training_extra("the PyTorch backend", str(path), instead="run the card's ONNX file (--backend onnx; "
+                               "`desk-inspector export` makes one where the extra is installed)")
         try:
             import torch
             from ultralytics import YOLO

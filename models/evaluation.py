@@ -311,7 +311,9 @@ def evaluate(model: str, folder: Path, split: str | None = "val", out_dir: Path 
     at one `confidence` for every class), all through the product's detector path.
     `record`: keep the figures in the card under this set name (e.g. 'real-val')."""
     from models.registry import load_detector
+    from models.train_extra import require_training_extra
 
+    require_training_extra("evaluate (its mAP is ultralytics' compute_ap)", str(model))
     if record and confidence is not None:  # the card's metrics describe the card's own thresholds
         raise ModelError("record keeps metrics at the card's own thresholds: leave out the confidence", str(model))
     card_path = resolve_card(model, registry)

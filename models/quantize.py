@@ -149,8 +149,13 @@ class QuantizeResult:
 
 
 def quantize_onnx(source: Path, target: Path, reader: FrameReader, method: str = "minmax",
-                  keep_float: str = "decode", preprocess: bool = True) -> int:
+                  keep_float: str = "decode", preprocess: bool = True, per_channel: bool = True) -> int:
     """Static QDQ quantisation of `source` into `target`; returns how many nodes stayed float."""
+    try:
+        import onnx  # noqa: F401  (ONNX Runtime's quantisation tools are built on it)
+    except ImportError:
+        raise ModelError("quantising needs the onnx package; this needs the training extra: "
+                         "pip install 'desk-inspector[train]'", str(source)) from None
     from onnxruntime.quantization import CalibrationMethod, QuantFormat, QuantType, quantize_static
     from onnxruntime.quantization.shape_inference import quant_pre_process
 
@@ -170,7 +175,7 @@ def quantize_onnx(source: Path, target: Path, reader: FrameReader, method: str =
         excluded = float_nodes(model_in, keep_float)
         stride = _STRIDE if len(reader) % _STRIDE == 0 else len(reader)
         target.parent.mkdir(parents=True, exist_ok=True)
-        quantize_static(str(model_in), str(target), reader, quant_format=QuantFormat.QDQ, per_channel=True,
+        quantize_static(str(model_in), str(target), reader, quant_format=QuantFormat.QDQ, per_channel=per_channel,
                         weight_type=QuantType.QInt8, activation_type=QuantType.QUInt8,
                         calibrate_method=calibrate, nodes_to_exclude=excluded,
                         extra_options={"CalibStridedMinMax": stride})
@@ -181,7 +186,7 @@ def quantize_card(model: str, renders: Path | None, real: Path | None, renders_c
                   real_count: int = 150, method: str = "minmax", keep_float: str = "decode",
                   preprocess: bool = True, name: str = "onnx-int8", file_name: str | None = None,
                   make_default: bool = False, seed: int = 0, registry: Path = REGISTRY_DIR,
-                  command: str = "") -> QuantizeResult:
+                  command: str = "", per_channel: bool = True) -> QuantizeResult:
     """Quantise the card's ONNX export to INT8 beside it and record it under `backends[name]`."""
     card_path = resolve_card(model, registry)
     card = read_card(card_path)
@@ -193,12 +198,14 @@ def quantize_card(model: str, renders: Path | None, real: Path | None, renders_c
     paths = calibration_images(renders, real, renders_count, real_count, seed)
     paths = paths[: max(_STRIDE, len(paths) // _STRIDE * _STRIDE)] if len(paths) >= _STRIDE else paths
     target = card_path.parent / (file_name or f"{Path(card.onnx).stem}-int8.onnx")
-    kept = quantize_onnx(source, target, FrameReader(paths, card.detector_input), method, keep_float, preprocess)
+    kept = quantize_onnx(source, target, FrameReader(paths, card.detector_input), method, keep_float, preprocess,
+                         per_channel)
     n_renders = sum(1 for p in paths if renders is not None and p.is_relative_to(renders))
     spec = BackendWeights(
         file=target.name, sha256=sha256_of(target), engine="onnxruntime", precision="int8",
         source_sha256=card.onnx_sha256, made_with=command,
-        notes=f"ONNX Runtime static quantisation, QDQ, weights int8 per channel, activations uint8; {method} "
+        notes=f"ONNX Runtime static quantisation, QDQ, weights int8 {'per channel' if per_channel else 'per tensor'}, "
+              f"activations uint8; {method} "
               f"calibration on {len(paths)} frames ({n_renders} renders, {len(paths) - n_renders} real training "
               f"photos); {kept} head nodes kept float ({keep_float})")
     _record(card, card_path, name, spec, make_default)
@@ -243,6 +250,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--method", choices=METHODS, default="minmax")
     parser.add_argument("--keep-float", choices=KEEP_FLOAT, default="decode")
     parser.add_argument("--no-preprocess", action="store_true", help="skip quant_pre_process")
+    parser.add_argument("--per-tensor", action="store_true", help="one weight scale per tensor, not per output channel")
     parser.add_argument("--name", default="onnx-int8", help="backend name in the card")
     parser.add_argument("--file", default=None, help="weights file name (default: <onnx stem>-int8.onnx)")
     parser.add_argument("--seed", type=int, default=0, help="which calibration images are drawn")
@@ -259,7 +267,7 @@ def main(argv: list[str] | None = None) -> int:
             return 0
         result = quantize_card(args.model, args.renders, args.real, args.renders_count, args.real_count, args.method,
                                args.keep_float, not args.no_preprocess, args.name, args.file, args.default, args.seed,
-                               command=command)
+                               command=command, per_channel=not args.per_tensor)
     except ModelError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2

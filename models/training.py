@@ -18,11 +18,14 @@ from inspector.errors import ModelError  # noqa: E402
 from models.evaluation import find_images  # noqa: E402
 from models.inference import scaled_input_hw  # noqa: E402
 from models.registry import REGISTRY_DIR, ModelCard, read_card, resolve_card, sha256_of, write_card  # noqa: E402
+from models.versions import check_new_model_name  # noqa: E402
+from models.train_extra import require_training_extra  # noqa: E402
 
 
 
 def _offline_ultralytics():
     """Import ultralytics with its online features off (hub sync, update checks)."""
+    require_training_extra("training")
     from ultralytics import YOLO
     from ultralytics.utils import SETTINGS
 
@@ -75,6 +78,7 @@ def train(
 
     # select_device() resets torch's thread count to this module constant for CPU training
     torch_utils.NUM_THREADS = threads or os.cpu_count() or 1
+    check_new_model_name(name, registry)  # before hours of training, not after
     run_dir = runs_dir / name
     last = run_dir / "weights" / "last.pt"
     if resume:
@@ -82,8 +86,10 @@ def train(
             raise ModelError("nothing to resume: no last.pt in the run folder", str(run_dir))
         model = YOLO(str(last))
         model.train(resume=True, trainer=PartialLabelTrainer)
+        base_card = None
     else:
         from_scratch = base.endswith((".yaml", ".yml")) and not Path(base).is_file()
+        base_card = None if from_scratch else _base_card(base, registry)  # its thresholds are kept
         if from_scratch:
             model = YOLO(base)  # an architecture from the ultralytics package, random init
         else:
@@ -102,7 +108,7 @@ def train(
     best = run_dir / "weights" / "best.pt"
     if not best.is_file():
         raise ModelError("training ended without a best.pt", str(run_dir))
-    return register(best, name=name, version=version, data=data, imgsz=imgsz,
+    return register(best, name=name, version=version, data=data, imgsz=imgsz, thresholds_from=base_card,
                     input_hw=rect_input_hw(data, imgsz) if rect else None, recipe={
         **(recipe or {}), "base": base, "epochs": epochs, **({"freeze": freeze} if freeze else {}),
         **({"lr0": lr0} if lr0 else {}), **({"hours": hours} if hours else {}), "batch": batch, "seed": seed, "imgsz": imgsz,
@@ -111,6 +117,19 @@ def train(
 
 
 COCO_ALIASES = ("coco",)
+
+
+def _base_card(base: str, registry: Path) -> ModelCard | None:
+    """The card of a registry model a fine-tune starts from (None for the COCO bridge or plain weights)."""
+    if base in COCO_ALIASES:
+        return None
+    for folder in dict.fromkeys([registry, REGISTRY_DIR]):
+        try:
+            card = read_card(resolve_card(base, folder))
+        except ModelError:
+            continue
+        return None if card.drop_unmapped else card
+    return None
 
 
 def _start_weights(base: str, data: Path, run_dir: Path, registry: Path) -> Path:
@@ -150,18 +169,28 @@ def rect_input_hw(data: Path, imgsz: int, stride: int = 32) -> tuple[int, int]:
 
 
 def register(weights: Path, name: str, version: str, data: Path, imgsz: int, recipe: dict,
-             registry: Path = REGISTRY_DIR, input_hw: tuple[int, int] | None = None) -> Path:
+             registry: Path = REGISTRY_DIR, input_hw: tuple[int, int] | None = None,
+             thresholds_from: ModelCard | None = None) -> Path:
     """Copy the trained weights into the registry with a card. A model trained on square mosaics
     (no input_hw) runs each frame at its own aspect, long side imgsz: the scale it learnt at, and for
-    a 16:9 frame 0.56 of the square's pixels."""
+    a 16:9 frame 0.56 of the square's pixels. `thresholds_from`: the card of the model it was
+    fine-tuned from, whose confidence thresholds it keeps (same classes only): a short fine-tune
+    moves scores little, and a candidate judged at 0.25 everywhere against a tuned current model
+    would be judged on its thresholds, not its weights."""
     YOLO = _offline_ultralytics()
+    check_new_model_name(name, registry)
     target_dir = registry / name
     target_dir.mkdir(parents=True, exist_ok=True)
     shutil.copy2(weights, target_dir / "weights.pt")
     names = list(dict(YOLO(str(target_dir / "weights.pt")).names).values())
+    thresholds = {}
+    if thresholds_from is not None and list(thresholds_from.classes) == names:
+        thresholds = {"confidence": thresholds_from.confidence, "class_confidence": dict(thresholds_from.class_confidence)}
+        recipe = {**recipe, "thresholds": f"kept from {thresholds_from.name} v{thresholds_from.version} (desk-inspector "
+                                          "tune-confidence on a validation split chooses its own)"}
     card = ModelCard(name=name, version=version, weights="weights.pt", sha256=sha256_of(target_dir / "weights.pt"),
                      imgsz=imgsz, input_hw=input_hw, frame_aspect=input_hw is None, classes=names,
-                     default_backend="torch", training=recipe)
+                     default_backend="torch", training=recipe, **thresholds)
     return write_card(card, target_dir / "card.yaml")
 
 
@@ -173,6 +202,7 @@ def export_onnx(model: str, registry: Path = REGISTRY_DIR, opset: int = 17, imgs
     aspect kept) before exporting: a detector trained at 640 finds more small items when the frame
     is given to it larger, for more time per frame. Choose it on a validation split; the card's
     metrics are cleared, as they were measured at the old size."""
+    require_training_extra("ONNX export")
     import torch
 
     from ultralytics import YOLO

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import yaml
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, NoDecode, PydanticBaseSettingsSource, SettingsConfigDict
 
 import calibration
@@ -25,6 +25,7 @@ SETTINGS_FILE_ENV = f"{ENV_PREFIX}SETTINGS_FILE"
 # Fields holding paths: resolved against the settings file's folder when written there.
 _PATH_FIELDS = ("data_dir", "cameras_dir", "standards_dir")
 MiB = 1024 * 1024
+MIN_KEY_LENGTH = 8
 
 
 class Settings(BaseSettings):
@@ -44,7 +45,8 @@ class Settings(BaseSettings):
     camera_standards: dict[str, str] = Field(default_factory=dict, description="camera id -> standard id or file")
     model: str | None = Field(
         "auto",
-        description="detector: a registry name, card or weights path; 'auto' = the bundled default model if present; "
+        description="detector: a registry name, card or weights path; 'auto' = the current model (`desk-inspector "
+        "models promote`; the bundled default until one is promoted), followed without a restart; "
         "'none' = no detector (clients send detections)",
     )
     api_keys: Annotated[list[str], NoDecode] = Field(
@@ -76,12 +78,15 @@ class Settings(BaseSettings):
             return None
         return value
 
-    @model_validator(mode="after")
-    def _keys_are_sane(self) -> "Settings":
-        for key in (*self.api_keys, *self.admin_api_keys):
-            if len(key) < 8:
-                raise ValueError("API keys must be at least 8 characters long")
-        return self
+    @field_validator("api_keys", "admin_api_keys", mode="after")
+    @classmethod
+    def _keys_are_sane(cls, keys: list[str]) -> list[str]:
+        for number, key in enumerate(keys, 1):
+            if len(key) < MIN_KEY_LENGTH:
+                # the key itself is never repeated: this message goes to logs
+                raise ValueError(f"key {number} of {len(keys)} is {len(key)} characters long; API keys must be at least "
+                                 f"{MIN_KEY_LENGTH} characters long (better: make keys with `desk-inspector keys create`)")
+        return keys
 
     @property
     def db_url(self) -> str:
@@ -151,3 +156,16 @@ class _SettingsFileSource(PydanticBaseSettingsSource):
             data["model"] = str((path.parent / model).resolve())
         data.setdefault("settings_file", str(path))
         return data
+
+
+def settings_problem(error: ValidationError) -> str:
+    """A settings error in one line per setting, naming the setting and where it can be set, without
+    pydantic's dump of the values (API keys among them)."""
+    lines = []
+    for problem in error.errors(include_url=False, include_input=False):
+        field = ".".join(str(part) for part in problem.get("loc", ())) or "settings"
+        message = str(problem.get("msg", "invalid")).removeprefix("Value error, ")
+        top = field.split(".", 1)[0]
+        where = f" ({ENV_PREFIX}{top.upper()} or the settings file)" if top in Settings.model_fields else ""
+        lines.append(f"{field}{where}: {message}")
+    return "invalid settings: " + "; ".join(lines)

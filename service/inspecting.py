@@ -17,6 +17,7 @@ from pathlib import Path
 
 from inspector.detections_io import parse_detections
 from inspector.batch import quality
+from inspector.batch.discover import upload_capture_time
 from inspector.batch.site import QualitySpec
 from inspector.errors import DetectionsError, InspectorError
 from inspector.frames import decode_image
@@ -88,6 +89,9 @@ def inspect_upload(
             "detections",
         )
     parsed = read_detections(detections) if detections is not None else None
+    if captured_at is None:
+        # when the photo was taken: its file name (the batch's pattern), its EXIF, else now (the upload)
+        captured_at = as_utc(upload_capture_time(image.name, image.data)[0]) or datetime.now(timezone.utc)
     frame = Frame(
         image=decode_image(image.data, image.name, max_pixels=settings.max_pixels),
         source=image.name,

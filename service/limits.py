@@ -75,30 +75,31 @@ class BodyLimitMiddleware:
 
 
 class EarlyAuthMiddleware:
-    """Refuse a request with a body (an upload, a calibration) that carries no valid API key
-    before reading a byte of it: FastAPI parses a form before its dependencies run, so without
-    this an unauthenticated client could make the server read and spool a whole upload."""
+    """Refuse a request with a body (an upload, a calibration) from an unknown caller before
+    reading a byte of it: FastAPI parses a form before its dependencies run, so without this an
+    unauthenticated client could make the server read and spool a whole upload."""
 
     _WITH_BODY = frozenset({"POST", "PUT", "PATCH"})
 
-    def __init__(self, app: ASGIApp, prefix: str, header: str, keys):
+    def __init__(self, app: ASGIApp, prefix: str, check, exempt: frozenset[str] = frozenset()):
         self.app = app
         self.prefix = prefix
-        self.header = header.lower().encode()
-        self.keys = keys  # () -> list of accepted keys (they may change while the service runs)
+        self.check = check  # async (method, headers) -> caller, or raises service.auth.AuthError
+        self.exempt = exempt  # paths that take no credentials (signing in)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http" and scope["method"] in self._WITH_BODY and scope["path"].startswith(self.prefix):
-            from service.deps import _matches
+        if (scope["type"] == "http" and scope["method"] in self._WITH_BODY and scope["path"].startswith(self.prefix)
+                and scope["path"] not in self.exempt):
+            from service.auth import SCOPE_KEY, AuthError
 
-            given = dict(scope.get("headers") or []).get(self.header)
-            detail = ("missing API key: send it in the X-API-Key header" if not given else
-                      None if _matches(given.decode("latin-1"), self.keys()) else "invalid API key")
-            if detail is not None:
-                body = json.dumps({"detail": detail}).encode()
-                await send({"type": "http.response.start", "status": 401,
+            try:
+                scope[SCOPE_KEY] = await self.check(scope["method"], dict(scope.get("headers") or []))
+            except AuthError as error:
+                body = json.dumps({"detail": error.detail}).encode()
+                extra = [(b"www-authenticate", b"APIKey")] if error.status == 401 else []
+                await send({"type": "http.response.start", "status": error.status,
                             "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()),
-                                        (b"www-authenticate", b"APIKey"), (b"connection", b"close")]})
+                                        *extra, (b"connection", b"close")]})
                 await send({"type": "http.response.body", "body": body})
                 return
         await self.app(scope, receive, send)

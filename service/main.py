@@ -12,14 +12,20 @@ from pathlib import Path
 import anyio
 from fastapi import FastAPI
 from fastapi.openapi.docs import get_swagger_ui_html
-from fastapi.responses import FileResponse, HTMLResponse
+from fastapi.responses import FileResponse, HTMLResponse, Response
 from fastapi.staticfiles import StaticFiles
+from pydantic import ValidationError
+from starlette.requests import cookie_parser
 from sqlalchemy.exc import OperationalError
 
 from inspector.history import History
 from service import errors
 from service.api.router import api_router
-from service.config import ENV_PREFIX, SETTINGS_FILE_ENV, Settings
+from service.config import ENV_PREFIX, SETTINGS_FILE_ENV, Settings, settings_problem
+from service.fonts import page_font
+from service.accounts import Accounts
+from service.auth import (CSRF_HEADER, MISSING_KEY, SESSION_COOKIE, AuthError, Caller, CookieSigner, SignInLimiter,
+                          authenticate)
 from service.limits import BodyLimitMiddleware, EarlyAuthMiddleware, StaticHeadersMiddleware
 from service.state import ServiceState
 
@@ -57,6 +63,33 @@ def _docs_assets() -> Path | None:
     return folder if (folder / "swagger-ui-bundle.js").is_file() else None
 
 
+def _announce_generated_key(state: ServiceState, accounts: Accounts) -> None:
+    """No settings keys: with users or keys in the database nobody needs a key made for this run
+    only; on a fresh install it is logged once, with how to make the lasting ones."""
+    if accounts.has_credentials():
+        state.generated_key = None
+        log.info("no API keys in the settings: people sign in, machines use keys made by an administrator")
+        return
+    log.warning("no users, no API keys in the database and none in the settings (DESK_INSPECTOR_API_KEYS); "
+                "this run only accepts the key %s. Make the first administrator with "
+                "`desk-inspector users add NAME --role admin`, then sign in on the page", state.generated_key)
+
+
+async def _early_check(app: FastAPI, method: str, headers: dict[bytes, bytes]) -> Caller:
+    """The caller of a request with a body, known before the body is read (or AuthError)."""
+    if not hasattr(app.state, "service"):
+        raise AuthError(503, "the service is starting")
+    cookie = cookie_parser(headers.get(b"cookie", b"").decode("latin-1")).get(SESSION_COOKIE)
+    api_key = headers.get(b"x-api-key", b"").decode("utf-8", "surrogateescape") or None
+    csrf = headers.get(CSRF_HEADER.lower().encode(), b"").decode("latin-1") or None
+    state: ServiceState = app.state.service
+    if api_key is None and cookie is None:
+        raise AuthError(401, MISSING_KEY)  # no database needed to say so
+    return await anyio.to_thread.run_sync(lambda: authenticate(
+        method, api_key, cookie, csrf, settings_keys=state.keys, settings_admin_keys=state.settings.admin_api_keys,
+        accounts=app.state.accounts, signer=app.state.cookie_signer))
+
+
 def create_app(settings: Settings | None = None, state: ServiceState | None = None) -> FastAPI:
     """The ASGI app. Cameras, standards, model and database are opened at start-up (lifespan),
     unless an already loaded `state` is given."""
@@ -70,6 +103,12 @@ def create_app(settings: Settings | None = None, state: ServiceState | None = No
         state = preloaded or await anyio.to_thread.run_sync(ServiceState.load, settings)
         state.limiter = anyio.CapacityLimiter(settings.inference_workers)
         history = await anyio.to_thread.run_sync(_open_history, settings.db_url)
+        accounts = await anyio.to_thread.run_sync(Accounts, history.engine)
+        app.state.accounts = accounts
+        app.state.cookie_signer = await anyio.to_thread.run_sync(CookieSigner, accounts)
+        app.state.sign_in_limiter = SignInLimiter()
+        if state.generated_key:
+            await anyio.to_thread.run_sync(_announce_generated_key, state, accounts)
         app.state.service = state
         app.state.history = history
         try:
@@ -82,7 +121,8 @@ def create_app(settings: Settings | None = None, state: ServiceState | None = No
         title="Desk-layout inspector",
         version="1",
         description="Inspect counter desk photos against a 6S layout standard (定置管理). "
-        "Send the API key in the `X-API-Key` header.",
+        "Machines send an API key in the `X-API-Key` header; people sign in (`POST /api/v1/session`) and "
+        "send the CSRF token it gives in `X-CSRF-Token` with every change.",
         lifespan=lifespan,
         docs_url=None if docs_assets else "/docs",
         redoc_url=None,
@@ -100,9 +140,10 @@ def create_app(settings: Settings | None = None, state: ServiceState | None = No
                                        swagger_favicon_url="/static/favicon.svg")
     errors.install(app)
     app.add_middleware(BodyLimitMiddleware, limit_bytes=settings.request_limit_bytes)
-    # outermost: an upload without a valid key is refused before the body limit even counts it
-    app.add_middleware(EarlyAuthMiddleware, prefix="/api/v1/", header="X-API-Key",
-                       keys=lambda: app.state.service.keys if hasattr(app.state, "service") else [])
+    # outermost: an upload without a valid key or session is refused before the body limit even counts it
+    app.add_middleware(EarlyAuthMiddleware, prefix="/api/v1/",
+                       check=lambda method, headers: _early_check(app, method, headers),
+                       exempt=frozenset({"/api/v1/session"}))  # signing in: no credentials yet
     app.add_middleware(StaticHeadersMiddleware, prefix="/static/", headers=PAGE_HEADERS)
     app.include_router(api_router)
 
@@ -110,6 +151,13 @@ def create_app(settings: Settings | None = None, state: ServiceState | None = No
     def index() -> FileResponse:
         # the page keeps an API key in localStorage: allow only its own scripts, styles and API
         return FileResponse(STATIC_DIR / "index.html", headers={"Cache-Control": "no-cache", **PAGE_HEADERS})
+
+    @app.get("/fonts/cjk.ttf", include_in_schema=False)
+    def cjk_font() -> Response:
+        # the page's Chinese text in the bundled font (the one the pictures use): no boxes on a
+        # machine without a CJK font, and no font CDN
+        return Response(page_font(), media_type="font/ttf",
+                        headers={"Cache-Control": "public, max-age=604800", "X-Content-Type-Options": "nosniff"})
 
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     return app
@@ -130,7 +178,10 @@ def run_server(host: str = "127.0.0.1", port: int = 8000, *, settings_file: str 
         os.environ[SETTINGS_FILE_ENV] = str(Path(settings_file).resolve())
     # a bad setting, camera folder or model stops here, with its message (InspectorError,
     # pydantic ValidationError), before anything listens
-    settings = Settings()
+    try:
+        settings = Settings()
+    except ValidationError as error:
+        raise ValueError(settings_problem(error)) from None
     common = dict(host=host, port=port, log_level=log_level, proxy_headers=False, server_header=False)
     if workers <= 1:
         uvicorn.run(create_app(settings, ServiceState.load(settings)), **common)
@@ -139,7 +190,7 @@ def run_server(host: str = "127.0.0.1", port: int = 8000, *, settings_file: str 
         from models.registry import read_card, resolve_card
 
         read_card(resolve_card(settings.model))  # each worker process loads it; check it is there first
-    if not settings.accepted_keys:
+    if not settings.accepted_keys and not Accounts.open(settings.db_url).has_credentials():
         # one key for every worker process, shown once
         key = secrets.token_urlsafe(24)
         os.environ[f"{ENV_PREFIX}API_KEYS"] = key

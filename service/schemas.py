@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from datetime import datetime, timezone
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator, model_validator
+from shapely.geometry import Polygon
 
 from inspector.history import InspectionRow
 from inspector.records import Report
@@ -126,6 +127,45 @@ class CameraOut(BaseModel):
     position_error_cm: dict[str, float]
     has_snapshot: bool
     links: dict[str, str]
+    missing_zones: dict[str, list[str]] = Field(
+        default_factory=dict, description="rule id -> zones of the standard this camera's layout does not draw: "
+                                          "those rules are not judged until the zones are drawn")
+    warnings: list[str] = Field(default_factory=list, description="what an inspection of this camera will not judge, in words")
+
+
+# A zone name as a standard's zone / keep_clear rule writes it (letters of any script, digits, _ and -)
+ZoneName = Annotated[str, StringConstraints(pattern=r"^[\w-]{1,64}$")]
+DeskCoordinate = Annotated[float, Field(ge=-10_000, le=10_000, allow_inf_nan=False)]
+ZonePolygon = Annotated[list[tuple[DeskCoordinate, DeskCoordinate]], Field(max_length=200)]
+
+
+class LayoutIn(BaseModel):
+    """The desk's layout (定置图): named zones in desk cm, each a simple polygon (a rectangle is 4 corners)."""
+
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"zones": {
+        "monitor": [[95, 40], [155, 40], [155, 75], [95, 75]],
+        "pass_through": [[60, 0], [95, 0], [95, 25], [60, 25]]}}]})
+
+    zones: dict[ZoneName, ZonePolygon] = Field(
+        default_factory=dict, max_length=100,
+        description="zone name -> polygon [[x, y], ...] in desk cm (x along the front edge, y from the front edge "
+                    "toward the staff side); the names a standard's zone and keep_clear rules use")
+
+    @field_validator("zones")
+    @classmethod
+    def _simple_polygons(cls, zones: dict[str, list[tuple[float, float]]]) -> dict[str, list[tuple[float, float]]]:
+        for name, points in zones.items():
+            polygon = Polygon(points) if len(points) >= 3 else None
+            if polygon is None or not polygon.is_valid or polygon.area <= 0:
+                raise ValueError(f"zone '{name}' must be a simple polygon of at least 3 points (no self-crossing)")
+        return zones
+
+
+class CameraLayoutIn(LayoutIn):
+    """A camera's layout and the standard its desk is judged by (PUT /cameras/{camera_id}/layout)."""
+
+    standard: str | None = Field(None, min_length=1, max_length=128,
+                                 description="standard id (GET /standards); default: keep the camera's standard")
 
 
 class CameraList(BaseModel):
@@ -146,9 +186,17 @@ class RuleOut(BaseModel):
     severity: str | None = None
 
 
+class ZoneNeedOut(BaseModel):
+    zone: str = Field(description="the zone name a camera's layout must draw")
+    rule: str
+    kind: str = Field(description="zone (items of `classes` must lie inside) or keep_clear (must stay empty)")
+    classes: list[str] = Field(default_factory=list, description="the items that belong in the zone (zone rules)")
+
+
 class StandardOut(StandardRefOut):
     items: dict[str, ItemOut]
     rules: list[RuleOut]
+    zones: list[ZoneNeedOut] = Field(default_factory=list, description="the zones its rules need in each camera's layout")
     cameras: list[str] = Field(description="cameras judged by this standard")
 
 
@@ -167,6 +215,8 @@ class FitOut(BaseModel):
 
 class CalibrationOut(BaseModel):
     camera: CameraOut
+    warnings: list[str] = Field(default_factory=list, description="rules this camera cannot have judged yet (zones "
+                                                                  "missing from its layout), in words")
     fit: FitOut
     description: str
     file: str = Field(description="camera file name in the cameras folder")
@@ -273,7 +323,9 @@ def camera_of(entry: CameraEntry, has_snapshot: bool) -> CameraOut:
         max_error_px=fit.max_error_px,
         position_error_cm=dict(fit.position_error_cm),
         has_snapshot=has_snapshot,
-        links=links,
+        links={**links, "layout": f"{base}/layout", "desk_view": f"{base}/desk-view"},
+        missing_zones=entry.missing_zones,
+        warnings=[entry.layout_warning] if entry.missing_zones else [],
     )
 
 
@@ -284,7 +336,9 @@ def standard_of(standard, cameras: list[str]) -> StandardOut:
         zh, en = standard.labels(class_id)
         items[class_id] = ItemOut(min=low, max=high, label_zh=zh, label_en=en, registered=class_id in registered)
     rules = [RuleOut(id=rule.id, kind=rule.kind, severity=getattr(rule, "severity", None)) for rule in standard.rules]
-    return StandardOut(**standard_ref(standard).model_dump(), items=items, rules=rules, cameras=cameras)
+    zones = [ZoneNeedOut(zone=zone, rule=rule.id, kind=rule.kind, classes=list(getattr(rule, "classes", None) or ()))
+             for rule in standard.rules for zone in rule.zone_names()]
+    return StandardOut(**standard_ref(standard).model_dump(), items=items, rules=rules, zones=zones, cameras=cameras)
 
 
 # -- corrections and the review queue (SPEC "Corrections and model versions") ------------------------------

@@ -20,7 +20,7 @@ import numpy as np
 from calibration.camera import Camera, load_camera
 from inspector.errors import InspectorError, ModelError, StandardError
 from inspector.records import Detection, ModelRef
-from rules.engine import check_desk
+from rules.engine import check_desk, layout_warning, missing_zones
 from rules.standard import Standard, load_standard
 from service.config import Settings
 
@@ -39,6 +39,15 @@ class CameraEntry:
     # the camera file's reference frame, prepared for the moved / covered checks (None: dark and
     # blurred checks only)
     reference: object | None = None
+
+    @property
+    def missing_zones(self) -> dict[str, list[str]]:
+        """Rule id -> zones the standard needs that this camera's layout does not draw."""
+        return missing_zones(self.standard, self.camera.desk)
+
+    @property
+    def layout_warning(self) -> str:
+        return layout_warning(self.standard, self.camera.desk)
 
 
 def _reference(camera: Camera, path: Path):
@@ -77,6 +86,17 @@ def _signature(files: list[Path]) -> tuple:
     return tuple(signature)
 
 
+def _promotion_signature() -> tuple | None:
+    """What changes when a model is promoted or rolled back (promoted.yaml is replaced whole)."""
+    from models.versions import promoted_path
+
+    try:
+        stat = promoted_path().stat()
+    except OSError:
+        return None
+    return (str(promoted_path()), stat.st_mtime_ns, stat.st_size, stat.st_ino)
+
+
 def _files(folder: Path) -> list[Path]:
     if not folder.is_dir():
         return []
@@ -99,6 +119,11 @@ class ServiceState:
         self._checked_at = time.monotonic()
         self.detector: LockedDetector | None = None
         self.model_note: str = ""
+        # model "auto": the current (promoted) model, reloaded when promoted.yaml changes
+        self._follows_promotion = False
+        self._promotion_signature: tuple | None = None
+        self._model_lock = threading.Lock()
+        self._extra_ids: set[str] = set()
         self.generated_key: str | None = None
         self.write_lock = threading.Lock()  # calibration saves, one at a time
         self._swap_lock = threading.Lock()
@@ -113,9 +138,9 @@ class ServiceState:
         state._load_cameras()
         state._load_detector()
         if not settings.accepted_keys:
-            # never an open API by accident: a key for this run only, shown once in the log
+            # never an open API by accident: a key for this run only, logged by the service at start
+            # unless the database holds users or keys (service.main)
             state.generated_key = secrets.token_urlsafe(24)
-            log.warning("no API key configured (DESK_INSPECTOR_API_KEYS); this run accepts the key %s", state.generated_key)
         for problem in state.problems:
             log.warning("%s", problem)
         return state
@@ -162,8 +187,10 @@ class ServiceState:
         known_ids = ", ".join(sorted(self.standards)) or "none"
         raise StandardError(f"no standard {reference!r} (loaded standards: {known_ids})", "settings")
 
-    def standard_for(self, camera_id: str) -> Standard:
-        return self.resolve_standard(self.settings.camera_standards.get(camera_id, self.settings.default_standard))
+    def standard_for(self, camera_id: str, picked: str | None = None) -> Standard:
+        """The settings' camera_standards entry, else the standard picked in the camera file, else the default."""
+        named = self.settings.camera_standards.get(camera_id) or picked or self.settings.default_standard
+        return self.resolve_standard(named)
 
     def _load_cameras(self) -> None:
         cameras: dict[str, CameraEntry] = {}
@@ -197,10 +224,12 @@ class ServiceState:
             self._load_cameras()
 
     def make_entry(self, camera: Camera, path: Path) -> CameraEntry:
-        """Pair a camera with its standard; StandardError if the desk lacks a zone the standard needs."""
-        standard = self.standard_for(camera.camera_id)
+        """Pair a camera with its standard; StandardError if the desk cannot be judged by it at all (an
+        edge it names). Zones the layout does not draw are no refusal: those rules are not judged, and
+        `layout_warning` says so."""
+        standard = self.standard_for(camera.camera_id, camera.spec.standard)
         try:
-            check_desk(standard, camera.desk)
+            check_desk(standard, camera.desk, zones=False)
         except StandardError as error:
             raise StandardError(f"camera {camera.camera_id!r} cannot be judged by standard {standard.id!r}: {error.message}",
                                 str(path)) from None
@@ -212,13 +241,21 @@ class ServiceState:
             self.model_note = "no detector configured: clients send detections with each image"
             return
         from models.registry import DEFAULT_MODEL, load_detector
+        from models.versions import current_model
 
         extra_ids = set().union(*(s.permitted_classes for s in self.standards.values())) if self.standards else set()
+        self._extra_ids = extra_ids
         if name == "auto":
+            self._follows_promotion = True
+            self._promotion_signature = _promotion_signature()
+            current = None
             try:
-                detector = load_detector(DEFAULT_MODEL, extra_ids=extra_ids)
+                current = current_model()
+                detector = load_detector(current, extra_ids=extra_ids)
             except ModelError as error:
-                self.model_note = (f"no bundled model {DEFAULT_MODEL!r} could be loaded ({error.message.split(';')[0]}): "
+                what = f"no bundled model {DEFAULT_MODEL!r} could" if current == DEFAULT_MODEL else \
+                    f"the current (promoted) model{f' {current!r}' if current else ''} could not"
+                self.model_note = (f"{what} be loaded ({error.message.split(';')[0]}): "
                                    "clients send a detections file with each image; set `model` to use another detector")
                 log.warning("%s", self.model_note)
                 return
@@ -227,6 +264,37 @@ class ServiceState:
         self.detector = LockedDetector(detector)
         self.model_note = f"model {detector.ref.name} {detector.ref.version} loaded"
         log.info("%s", self.model_note)
+
+    def refresh_model(self) -> None:
+        """With model 'auto': after a promotion or rollback (promoted.yaml changed), load the new
+        current model; one stat per request. The request that sees the change loads it; requests
+        meanwhile keep the model they have. A promoted model that does not load leaves the old one
+        in use, and says so in the readiness note."""
+        if not self._follows_promotion:
+            return
+        signature = _promotion_signature()
+        if signature == self._promotion_signature or not self._model_lock.acquire(blocking=False):
+            return
+        try:
+            if signature == self._promotion_signature:
+                return
+            from models.registry import load_detector
+            from models.versions import current_model
+
+            self._promotion_signature = signature
+            try:
+                detector = load_detector(current_model(), extra_ids=self._extra_ids)
+            except ModelError as error:
+                kept = f"still using {self.detector.ref.name} {self.detector.ref.version}" if self.detector else \
+                    "no detector: clients send detections"
+                self.model_note = f"the promoted model could not be loaded ({error}); {kept}"
+                log.warning("%s", self.model_note)
+                return
+            self.detector = LockedDetector(detector)
+            self.model_note = f"model {detector.ref.name} {detector.ref.version} loaded (the current model changed)"
+            log.info("%s", self.model_note)
+        finally:
+            self._model_lock.release()
 
     # -- access ----------------------------------------------------------------------------------
     @property
@@ -243,7 +311,10 @@ class ServiceState:
 
     @property
     def problems(self) -> list[str]:
-        return [*self._standard_problems, *self._camera_problems]
+        # cameras served but not fully judged (zones missing from their layout) are listed too
+        unjudged = [f"camera {cid!r} ({entry.path.name}): {entry.layout_warning}"
+                    for cid, entry in sorted(self._cameras.items()) if entry.missing_zones]
+        return [*self._standard_problems, *self._camera_problems, *unjudged]
 
     @property
     def keys(self) -> list[str]:

@@ -92,7 +92,7 @@ def test_it_stands_on_its_own_and_every_link_is_there():
         assert (REPO / target).exists(), target
     for heading in ("### Correcting results and model versions", "### Signing in and API keys",
                     "### Setting up a counter in the web page"):
-        assert f"{heading} <!-- lead: insert -->" in README
+        assert f"\n{heading}\n" in README
 
 
 def test_every_anchor_link_names_a_heading():

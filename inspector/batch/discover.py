@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import glob
 import hashlib
+import io
 import os
 from dataclasses import dataclass
 from datetime import datetime, timezone, tzinfo
 from pathlib import Path
+from typing import BinaryIO
 
 from PIL import Image
 
@@ -76,7 +78,7 @@ def _parse_name_time(name: str, spec: TimestampSpec) -> datetime | None:
         return None
 
 
-def _exif_time(path: Path) -> datetime | None:
+def _exif_time(path: Path | BinaryIO) -> datetime | None:
     try:
         with Image.open(path) as image:
             exif = image.getexif()
@@ -109,6 +111,19 @@ def capture_time(path: Path, spec: TimestampSpec, zone: tzinfo, stat: os.stat_re
     if found.tzinfo is None:
         found = found.replace(tzinfo=zone)
     return found, source
+
+
+def upload_capture_time(name: str, data: bytes, zone: tzinfo | None = None) -> tuple[datetime | None, str]:
+    """(aware capture time, "name" | "exif") of an uploaded photo, by the batch's default file-name
+    pattern (e.g. 2026-11-20T08-30-00.jpg) and then its EXIF DateTimeOriginal; (None, "") if neither
+    says. Naive times are in `zone` (default: this machine's)."""
+    zone = zone or datetime.now().astimezone().tzinfo
+    found, source = _parse_name_time(name, TimestampSpec()), "name"
+    if found is None:
+        found, source = _exif_time(io.BytesIO(data)), "exif"
+    if found is None:
+        return None, ""
+    return (found if found.tzinfo is not None else found.replace(tzinfo=zone)), source
 
 
 def _hash_file(path: Path) -> tuple[str, int]:

@@ -110,12 +110,15 @@ class RuleParams(BaseModel):
     def zone_names(self) -> list[str]:
         return [getattr(self, name) for name in self.zone_fields]
 
+    def missing_zones(self, desk: Desk) -> list[str]:
+        """The zones this rule names that the desk's layout (定置图) does not draw."""
+        return [zone for zone in self.zone_names() if zone not in desk.zones_cm]
+
     def desk_problems(self, desk: Desk) -> list[str]:
         """What this rule needs from the desk layout but does not find there."""
         return [
             f"zone {zone!r} is not in the desk layout (zones: {', '.join(sorted(desk.zones_cm)) or 'none'})"
-            for zone in self.zone_names()
-            if zone not in desk.zones_cm
+            for zone in self.missing_zones(desk)
         ]
 
     def label_zh(self, class_id: str) -> str:

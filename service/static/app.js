@@ -144,11 +144,12 @@ class ApiError extends Error {
 }
 
 async function api(path, options = {}) {
-  if (!state.key) { showKeyPanel(t("key_needed")); throw new ApiError(401, t("key_needed")); }
+  const auth = Auth.headers(options.method);  // auth.js: the API key, or the session's CSRF token
+  if (!auth) { Auth.ask(); throw new ApiError(401, t("signin_needed")); }
   const response = await fetch(path.startsWith("/") ? path : `${API}/${path}`, {
-    ...options, headers: { ...(options.headers || {}), "X-API-Key": state.key },
+    ...options, headers: { ...(options.headers || {}), ...auth },
   });
-  if (response.status === 401) { showKeyPanel(t("key_bad")); throw new ApiError(401, t("key_bad")); }
+  if (response.status === 401) throw new ApiError(401, Auth.refused());
   if (!response.ok) {
     let detail = `${response.status} ${response.statusText}`;
     try { const body = await response.json(); if (body.detail) detail = body.detail; } catch (_) { /* not JSON */ }
@@ -173,6 +174,7 @@ function showView(name) {
   document.querySelectorAll(".view").forEach((view) => { view.hidden = view.id !== `view-${name}`; });
   notify("");
   if (name === "history") loadHistory(true);
+  document.dispatchEvent(new CustomEvent("view-shown", { detail: name }));  // corrections.js: the review tab
 }
 
 async function loadReady() {
@@ -255,6 +257,7 @@ async function showInspection(inspection) {
   state.current = inspection;
   showView("inspect");
   renderResult(inspection, true);
+  document.dispatchEvent(new CustomEvent("inspection-shown", { detail: inspection }));  // corrections.js
   const pictures = [];
   if (inspection.links.annotated) pictures.push(loadPicture($("#annotated-img"), inspection.links.annotated, "annotated"));
   if (inspection.links.desk_map) pictures.push(loadPicture($("#deskmap-img"), inspection.links.desk_map, "deskmap"));
@@ -494,7 +497,7 @@ function drawCalibration() {
     if (points.length === 4) { ctx.closePath(); ctx.fill(); }
     ctx.stroke();
   }
-  ctx.font = `bold ${Math.round(14 * scale)}px sans-serif`;
+  ctx.font = `bold ${Math.round(14 * scale)}px "Desk CJK", system-ui, sans-serif`;  // the bundled CJK font (style.css)
   points.forEach(([x, y], i) => {
     ctx.beginPath();
     ctx.fillStyle = i < 2 ? "#e5484d" : "#0090ff";  // front corners red: the customer-facing edge
@@ -582,6 +585,7 @@ async function saveCalibration(event) {
       el("pre", { text: (result.corners_read ? result.corners_read + "\n" : "") + result.description }));
     notify("");
     await loadCameras();
+    document.dispatchEvent(new CustomEvent("calibration-saved", { detail: result }));  // setup.js: the zones next
   } catch (error) {
     notify(error.message);
   } finally {
@@ -651,10 +655,11 @@ function wire() {
 }
 
 async function start() {
+  Auth.init();  // auth.js: the sign-in form, the admin panel and their texts
   wire();
   applyLanguage();
   await loadReady();
-  if (!state.key) { showKeyPanel(t("key_needed")); return; }
+  if (!(await Auth.start())) return;  // auth.js: signed in, or an API key kept in this browser
   try { await loadCameras(); } catch (error) { notify(error.message); }
 }
 

@@ -9,6 +9,7 @@ from shapely.geometry import Polygon, box
 from inspector.errors import StandardError
 from inspector.records import Desk, DeskItem
 from rules import STANDARDS_DIR, evaluate, load_standard, parse_standard, score
+from rules.engine import check_desk
 
 STANDARD = load_standard(STANDARDS_DIR / "front-counter.yaml")
 # The example layout documented in front-counter.yaml.
@@ -86,10 +87,19 @@ def test_score_weights_major_twice_minor():
     assert score(STANDARD, evaluation) == pytest.approx(6.5 / 7.5)
 
 
-def test_a_zone_missing_from_the_desk_layout_is_a_standard_error():
+def test_a_rule_whose_zone_the_layout_lacks_is_not_judged_and_said_so():
     bare = Desk(outline_cm=DESK.outline_cm, front_edge=0, zones_cm={k: v for k, v in ZONES.items() if k != "cup"})
+    evaluation = evaluate(STANDARD, tidy_desk(), bare)
+    (entry,) = [e for e in evaluation.not_judged if e.rule == "cup-in-place"]
+    assert entry.kind == "zone" and entry.item_ids == [] and "'cup'" in entry.reason_en and "cup" in entry.reason_zh
+    assert evaluation.unjudged_rules == ("cup-in-place",)
+    assert any("cup-in-place" in w and "not judged" in w for w in evaluation.warnings)
+    assert "cup-in-place" not in {v.rule for v in evaluation.violations}
+    # the rule counts neither way in the score
+    assert score(STANDARD, evaluation) == score(STANDARD, evaluate(STANDARD, tidy_desk(), DESK))
+    # check_desk still names it for those who must refuse (the CLI's calibrate note)
     with pytest.raises(StandardError, match="rule 'cup-in-place' \\(zone\\): zone 'cup' is not in the desk layout") as info:
-        evaluate(STANDARD, tidy_desk(), bare)
+        check_desk(STANDARD, bare)
     assert info.value.source == STANDARD.source
 
 

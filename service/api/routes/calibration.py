@@ -14,8 +14,9 @@ from typing import Annotated
 
 import anyio
 from fastapi import APIRouter, Depends, File, Form, HTTPException, UploadFile, status
+from pydantic import ValidationError
 
-from calibration.camera import load_camera, parse_camera, save_camera
+from calibration.camera import Camera, load_camera, parse_camera, save_camera
 from calibration.corners import CORNER_NAMES, read_corners  # one convention for the CLI, the page and the API
 from calibration.errors_text import describe_fit
 from inspector.frames import decode_image, sniff_format
@@ -23,8 +24,8 @@ from service.api.routes.cameras import camera_out
 from service.api.routes.inspections import IMAGE_TYPES, media_type, read_part
 from service.deps import StateDep, require_admin_key, require_multipart
 from service.inspecting import display_name
-from service.schemas import CalibrationOut, ErrorOut, FitOut
-from service.state import ServiceState
+from service.schemas import CalibrationOut, ErrorOut, FitOut, LayoutIn
+from service.state import CameraEntry, ServiceState
 
 router = APIRouter(prefix="/calibration", tags=["calibration"])
 
@@ -46,7 +47,15 @@ def parse_corners(text: str) -> list[tuple[float, float]]:
     return [(float(x), float(y)) for x, y in data]
 
 
+def layout_error(error: ValidationError, field: str = "layout") -> str:
+    first = error.errors()[0]
+    where = ".".join(str(part) for part in (field, *first["loc"]))
+    return f"{where}: {first['msg'].removeprefix('Value error, ')}"
+
+
 def parse_layout(text: str | None) -> dict[str, list[list[float]]] | None:
+    """The `layout` form field: JSON {"zones": {name: [[x,y],...]}} (LayoutIn), or the older bare
+    {name: [[x,y],...]} mapping."""
     if text is None or not text.strip():
         return None
     try:
@@ -55,11 +64,29 @@ def parse_layout(text: str | None) -> dict[str, list[list[float]]] | None:
         raise HTTPException(422, f"layout: not valid JSON ({error.msg})") from None
     except RecursionError:
         raise HTTPException(422, "layout: nested too deeply") from None
-    if isinstance(data, dict) and isinstance(data.get("zones"), dict):
-        data = data["zones"]
     if not isinstance(data, dict):
         raise HTTPException(422, 'layout: give {"zones": {"name": [[x,y], ...]}} in desk cm')
-    return data
+    if not isinstance(data.get("zones"), dict):
+        data = {"zones": data}  # the older form: the zones mapping itself
+    try:
+        layout = LayoutIn.model_validate(data)
+    except ValidationError as error:
+        raise HTTPException(422, layout_error(error)) from None
+    return {name: [list(p) for p in points] for name, points in layout.zones.items()}
+
+
+def check_standard(state: ServiceState, camera_id: str, picked: str | None) -> str | None:
+    """A standard picked for a camera: one this server has loaded, and not overruled by the settings."""
+    if picked is None:
+        return None
+    if picked not in state.standards:
+        known = ", ".join(sorted(state.standards)) or "none"
+        raise HTTPException(422, f"standard: no standard {picked!r} on this server (standards: {known})")
+    fixed = state.settings.camera_standards.get(camera_id)
+    if fixed is not None and state.resolve_standard(fixed).id != picked:
+        raise HTTPException(409, f"standard: the service settings (camera_standards) judge camera {camera_id!r} by "
+                                 f"{state.resolve_standard(fixed).id!r}; change it there")
+    return picked
 
 
 def _write_atomically(path: Path, data: bytes) -> None:
@@ -68,9 +95,28 @@ def _write_atomically(path: Path, data: bytes) -> None:
     tmp.replace(path)
 
 
+def save_entry(state: ServiceState, camera: Camera, path: Path, snapshot: tuple[str, bytes] | None = None) -> CameraEntry:
+    """Write the camera file (and its reference snapshot) atomically and serve what the file says.
+    Everything must have been validated before: nothing here refuses."""
+    cameras_dir = state.settings.cameras_dir
+    with state.write_lock:
+        cameras_dir.mkdir(parents=True, exist_ok=True)
+        if snapshot is not None:
+            _write_atomically(path.parent / snapshot[0], snapshot[1])
+        tmp = path.with_name(f".{path.stem}.{uuid.uuid4().hex}{path.suffix}")  # hidden: never loaded as a camera
+        try:
+            save_camera(camera, tmp)
+            tmp.replace(path)
+        finally:
+            tmp.unlink(missing_ok=True)
+        entry = state.make_entry(load_camera(path), path)  # what is served is what the file says
+        state.put_camera(entry)
+    return entry
+
+
 def calibrate(state: ServiceState, camera_id: str, snapshot: bytes, snapshot_name: str,
               corners: list[tuple[float, float]], width_cm: float, depth_cm: float,
-              zones: dict | None) -> CalibrationOut:
+              zones: dict | None, standard: str | None = None) -> CalibrationOut:
     """Runs in a worker thread. Everything is validated before the first byte is written."""
     image = decode_image(snapshot, snapshot_name, max_pixels=state.settings.max_pixels)
     size = (int(image.shape[1]), int(image.shape[0]))
@@ -89,28 +135,22 @@ def calibrate(state: ServiceState, camera_id: str, snapshot: bytes, snapshot_nam
         zones = {name: [list(p) for p in pts] for name, pts in existing.camera.spec.layout.zones.items()}
     if zones:
         spec["layout"] = {"zones": zones}
+    picked = standard or (existing.camera.spec.standard if existing is not None else None)
+    if picked:
+        spec["standard"] = picked
     if existing is not None and existing.camera.spec.intrinsics is not None and tuple(existing.camera.image_size) == size:
         spec["intrinsics"] = existing.camera.spec.intrinsics.model_dump(mode="json")
     # CalibrationError -> 422; a mirrored or rotated click order is read the right way and said so
     reading, camera = read_corners(corners, lambda ordered: parse_camera(
         {**spec, "points": [{"image_px": p, "desk_cm": c} for p, c in zip(ordered, desk_corners)]}, path.name))
-    state.make_entry(camera, path)  # the standard must be able to judge this desk (zones present)
-
-    with state.write_lock:
-        cameras_dir.mkdir(parents=True, exist_ok=True)
-        _write_atomically(path.parent / reference, snapshot)
-        tmp = path.with_name(f".{path.stem}.{uuid.uuid4().hex}{path.suffix}")  # hidden: never loaded as a camera
-        try:
-            save_camera(camera, tmp)
-            tmp.replace(path)
-        finally:
-            tmp.unlink(missing_ok=True)
-        entry = state.make_entry(load_camera(path), path)  # what is served is what the file says
-        state.put_camera(entry)
+    # the standard must be able to judge this desk (its edges); zones it lacks are a warning, not a refusal
+    state.make_entry(camera, path)
+    entry = save_entry(state, camera, path, (reference, snapshot))
     fit = entry.camera.spec.fit
     pose = fit.pose
     return CalibrationOut(
         camera=camera_out(entry),
+        warnings=[entry.layout_warning] if entry.missing_zones else [],
         fit=FitOut(
             reprojection_error_px=fit.reprojection_error_px,
             max_error_px=fit.max_error_px,
@@ -132,11 +172,14 @@ def calibrate(state: ServiceState, camera_id: str, snapshot: bytes, snapshot_nam
     dependencies=[Depends(require_multipart)],
     summary="Calibrate a camera from 4 clicked desk corners",
     responses={
+        400: {"model": ErrorOut, "description": "a malformed multipart body"},
         401: {"model": ErrorOut, "description": "missing or invalid API key"},
         403: {"model": ErrorOut, "description": "the key may not change calibrations"},
         413: {"model": ErrorOut, "description": "snapshot over the size limit"},
         415: {"model": ErrorOut, "description": "not multipart/form-data, or the snapshot is not an image type"},
-        422: {"model": ErrorOut, "description": "bad snapshot, corners, desk size, or a fit that cannot work"},
+        409: {"model": ErrorOut, "description": "the service settings fix another standard for this camera"},
+        422: {"model": ErrorOut, "description": "bad snapshot, corners, desk size, layout or standard, or a fit that "
+                                                "cannot work"},
     },
 )
 async def create_calibration(
@@ -150,17 +193,29 @@ async def create_calibration(
                                                                  "order is recognised and reported in corners_read)")],
     width_cm: Annotated[float, Form(gt=0, le=1000, description="desk width along the front edge, cm")],
     depth_cm: Annotated[float, Form(gt=0, le=1000, description="desk depth from the front edge, cm")],
-    layout: Annotated[str | None, Form(max_length=100_000, description='optional JSON {"zones": {name: [[x,y],...]}} '
-                                                                        "in desk cm; default: keep the camera's zones")] = None,
+    layout: Annotated[str | None, Form(
+        max_length=100_000,
+        description='optional layout (定置图), the JSON object {"zones": {name: [[x,y],...]}} in desk cm (schema: '
+                    "LayoutIn; the older bare {name: [[x,y],...]} is read too); default: keep the camera's zones. "
+                    "Zones can also be drawn later: PUT /cameras/{camera_id}/layout with a JSON body",
+        json_schema_extra={"contentMediaType": "application/json", "contentSchema": LayoutIn.model_json_schema()},
+    )] = None,
+    standard: Annotated[str | None, Form(min_length=1, max_length=128,
+                                         description="standard id to judge this desk by (GET /standards); "
+                                                     "default: keep the camera's, else the service default")] = None,
 ) -> CalibrationOut:
-    """Fits the desk plane, saves `<camera_id>.yaml` (and the snapshot) in the cameras folder, and serves it at once."""
+    """Fits the desk plane, saves `<camera_id>.yaml` (and the snapshot) in the cameras folder, and serves it at once.
+
+    A layout without the zones the standard's zone / keep_clear rules name is saved; the response's
+    `warnings` list the rules that will not be judged until the zones are drawn."""
     if media_type(snapshot) not in IMAGE_TYPES:
         raise HTTPException(status.HTTP_415_UNSUPPORTED_MEDIA_TYPE,
                             f"snapshot: content type {media_type(snapshot)} is not an image type")
     corners = parse_corners(corners_px)
     zones = parse_layout(layout)
+    picked = check_standard(state, camera_id, standard)
     data = await read_part(snapshot, state.settings.upload_limit_bytes, "snapshot")
     return await anyio.to_thread.run_sync(
         calibrate, state, camera_id, data, display_name(snapshot.filename, "snapshot"), corners, width_cm, depth_cm, zones,
-        limiter=state.limiter,
+        picked, limiter=state.limiter,
     )

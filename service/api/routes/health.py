@@ -6,10 +6,11 @@ from importlib import metadata
 
 from typing import Annotated
 
-from fastapi import APIRouter, Security
+from fastapi import APIRouter, Request, Security
 from fastapi.responses import JSONResponse
 
-from service.deps import StateDep, _api_key_header, _matches
+from service.auth import AuthError
+from service.deps import StateDep, _api_key_header, caller_of
 from service.schemas import Health, Readiness
 
 router = APIRouter(tags=["health"])
@@ -29,12 +30,16 @@ def health() -> Health:
 
 @router.get("/ready", response_model=Readiness, summary="Cameras, standards and model are loaded",
             responses={503: {"model": Readiness, "description": "not ready: no usable camera or standard"}})
-def ready(state: StateDep, key: Annotated[str | None, Security(_api_key_header)] = None):
+def ready(request: Request, state: StateDep, key: Annotated[str | None, Security(_api_key_header)] = None):
     """What is loaded; the problems in detail (file paths, file excerpts) only for an admin key:
     anyone may ask /ready, and server paths are nobody else's business."""
     detector = state.detector
     problems = list(state.problems)
-    if problems and not (key and _matches(key, state.admin_keys)):
+    try:  # an administrator: an admin key, or an administrator signed in on the page
+        admin = bool(problems) and caller_of(request, state, key).is_admin
+    except AuthError:
+        admin = False
+    if problems and not admin:
         problems = [f"{len(problems)} camera or standard file(s) could not be loaded; an administrator sees which "
                     f"(GET /api/v1/ready with an admin API key), and the server log names them"]
     body = Readiness(

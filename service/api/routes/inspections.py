@@ -49,6 +49,7 @@ _ERRORS = {
 }
 _UPLOAD_ERRORS = {
     **_ERRORS,
+    400: {"model": ErrorOut, "description": "a malformed multipart body"},
     409: {"model": ErrorOut, "description": "no detector model on the server and no detections sent"},
     413: {"model": ErrorOut, "description": "upload over the size limit"},
     415: {"model": ErrorOut, "description": "not multipart/form-data, or a part of the wrong type"},
