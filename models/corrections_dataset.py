@@ -64,6 +64,15 @@ def _group_of(row: InspectionRow) -> str:
     return f"{row.camera_id}/{moment:%Y-%m-%d}"
 
 
+def _publish(work: Path, out_dir: Path) -> None:
+    """Move the finished work folder into place, all at once; out_dir must still be new or empty
+    (nobody filled it meanwhile)."""
+    _check_out_dir(out_dir)
+    if out_dir.exists():
+        out_dir.rmdir()
+    os.replace(work, out_dir)
+
+
 def split_groups(groups: list[str], val_fraction: float) -> set[str]:
     """The camera-days that go to val: a fixed share of them, chosen by a hash of their names (the
     same groups whatever else is exported), at least one when there are two or more."""
@@ -184,10 +193,7 @@ def export(history: History, data_dir: Path, out_dir: Path, cameras_dir: Path, s
         (work / "dataset.json").write_text(json.dumps(card, indent=2, ensure_ascii=False), encoding="utf-8")
         (work / "DATASET_CARD.md").write_text(_card_markdown(card), encoding="utf-8")
         _write_data_yaml(work, out_dir, names, {EXPORT_SOURCE: names})
-        _check_out_dir(out_dir)  # nobody filled it meanwhile
-        if out_dir.exists():
-            out_dir.rmdir()
-        os.replace(work, out_dir)
+        _publish(work, out_dir)
     except BaseException:
         shutil.rmtree(work, ignore_errors=True)
         raise
@@ -263,10 +269,7 @@ def combine(folders: list[Path], out_dir: Path) -> dict:
         summary = {"folders": [str(f) for f in folders], "images": dict(sorted(counts.items())),
                    "labelled_classes": labelled}
         (work / "combined.json").write_text(json.dumps(summary, indent=2), encoding="utf-8")
-        _check_out_dir(out_dir)
-        if out_dir.exists():
-            out_dir.rmdir()
-        os.replace(work, out_dir)
+        _publish(work, out_dir)
     except BaseException:
         shutil.rmtree(work, ignore_errors=True)
         raise
