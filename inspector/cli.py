@@ -57,7 +57,7 @@ def inspect_command(
     standard: Annotated[Path, typer.Option("--standard", "-s", help="Standard file (rules YAML).")],
     detections: Annotated[Optional[Path], typer.Option(help="Detections JSON for one image, or a folder of <image stem>.json, used instead of the detector.")] = None,
     model: Annotated[Optional[str], typer.Option(help="Registry model name, card or weights path (default: the current, promoted model).")] = None,
-    backend: Annotated[str, typer.Option(help="Detector backend: auto (the card's default), onnx or torch.")] = "auto",
+    backend: Annotated[str, typer.Option(help="Detector backend: auto ($DESK_INSPECTOR_BACKEND if set, else the card's default), torch, onnx or one the card lists (onnx-int8, openvino-int8, openvino).")] = "auto",
     out: Annotated[Path, typer.Option("--out", "-o", help="Output folder for reports and pictures.")] = Path("out"),
     pictures: Annotated[bool, typer.Option(help="Write the annotated photo and the desk map.")] = True,
     as_json: Annotated[bool, typer.Option("--json", help="Print each report JSON instead of the verdict lines.")] = False,
@@ -145,6 +145,15 @@ def _parse_size(text: str) -> tuple[float, float]:
     return width, depth
 
 
+def _use_backend(backend: str) -> None:
+    """The backend every detector of this run loads with: batch workers and server processes load
+    their own, so it travels in the environment they inherit ("auto" leaves it as it is)."""
+    from models.registry import BACKEND_ENV
+
+    if backend != "auto":
+        os.environ[BACKEND_ENV] = backend
+
+
 @app.command("batch")
 def batch_command(
     site: Annotated[Path, typer.Argument(help="Site file (YAML/JSON): halls, cameras, calibrations, standards, snapshot folders.")],
@@ -157,9 +166,12 @@ def batch_command(
     night: Annotated[Optional[str], typer.Option(help="Only the snapshots of this night (YYYY-MM-DD).")] = None,
     pictures: Annotated[str, typer.Option(help="Annotated photos for: changes (default), violations, all (with desk maps), none.")] = "changes",
     progress: Annotated[bool, typer.Option(help="Show the progress bar.")] = True,
+    backend: Annotated[str, typer.Option(help="Detector backend: auto ($DESK_INSPECTOR_BACKEND if set, else the card's default), torch, onnx or one the card lists (onnx-int8, openvino-int8, openvino).")] = "auto",
 ) -> None:
     """Overnight batch: inspect every new snapshot of a site (resumable, parallel) and write the morning report."""
     from inspector.batch.cli import batch_main
+
+    _use_backend(backend)
 
     raise typer.Exit(batch_main(site, out=out, workers=workers, force=force, db=db, since=since, until=until,
                                 night=night, pictures=pictures, progress=progress))
@@ -254,12 +266,14 @@ def serve_command(
     port: Annotated[int, typer.Option(help="TCP port.")] = 8000,
     settings: Annotated[Optional[Path], typer.Option("--settings", help="Service settings file (YAML/JSON); DESK_INSPECTOR_* variables override it.")] = None,
     workers: Annotated[int, typer.Option(help="Server processes; one per CPU core scales best.")] = 1,
+    backend: Annotated[str, typer.Option(help="Detector backend: auto ($DESK_INSPECTOR_BACKEND if set, else the card's default), torch, onnx or one the card lists (onnx-int8, openvino-int8, openvino).")] = "auto",
 ) -> None:
     """Serve the REST API (/api/v1, docs at /docs) and the supervisor web page (/)."""
     from pydantic import ValidationError
 
     from service.main import run_server
 
+    _use_backend(backend)
     try:
         run_server(host=host, port=port, settings_file=settings, workers=workers)
     except (InspectorError, ValidationError, ValueError) as error:
@@ -326,7 +340,7 @@ def evaluate_command(
     model: Annotated[Optional[str], typer.Option(help="Registry model name, card or weights path (default: the bundled model).")] = None,
     split: Annotated[str, typer.Option(help="Split under images/ (val, test, ...); '' for none.")] = "val",
     out: Annotated[Path, typer.Option("--out", "-o", help="Where each set's metrics.json, confusion_matrix.png and recall_by_size.png go (one folder per set).")] = Path("out/evaluate"),
-    backend: Annotated[str, typer.Option(help="auto, torch or onnx.")] = "auto",
+    backend: Annotated[str, typer.Option(help="Detector backend: auto ($DESK_INSPECTOR_BACKEND if set, else the card's default), torch, onnx or one the card lists (onnx-int8, openvino-int8, openvino).")] = "auto",
     record: Annotated[bool, typer.Option(help="Write the metrics into the model's card, under each set's name.")] = False,
     confidence: Annotated[Optional[float], typer.Option(help="One threshold for every class instead of the card's own "
                                                              "(to compare; not with --record).", min=0.0, max=1.0)] = None,
@@ -446,7 +460,7 @@ def box_error_command(
                                                      "synth-heldout=data/synth-heldout real-val=../shared/data/real-desk.")],
     model: Annotated[Optional[str], typer.Option(help="Registry model name, card or weights path (default: the bundled model).")] = None,
     split: Annotated[str, typer.Option(help="Split under images/ (val, test, ...); '' for none.")] = "val",
-    backend: Annotated[str, typer.Option(help="auto, torch or onnx.")] = "auto",
+    backend: Annotated[str, typer.Option(help="Detector backend: auto ($DESK_INSPECTOR_BACKEND if set, else the card's default), torch, onnx or one the card lists (onnx-int8, openvino-int8, openvino).")] = "auto",
     record: Annotated[bool, typer.Option(help="Write the figures into the model's card (the pipeline's box uncertainty).")] = False,
 ) -> None:
     """How far the model's box sides fall from the labelled ones, per class: robust sigma of the side

@@ -83,7 +83,7 @@ def list_command() -> None:
         # the card keeps figures per labelled set (real-val, synth-heldout...); older cards one flat set
         sets = {k: v for k, v in card.metrics.items() if isinstance(v, dict) and "mAP50" in v}
         mAP = ", ".join(f"{k} {v['mAP50']}" for k, v in sets.items()) or card.metrics.get("mAP50")
-        backends = "pytorch + onnx" if card.onnx else "pytorch"
+        backends = " + ".join(["pytorch", *(["onnx"] if card.onnx else []), *card.backends])
         mark = "*" if current is not None and path.resolve() == current else " "
         console.print(f"{mark} {card.name}  v{card.version}  {backends} (default {card.default_backend if card.onnx else 'torch'})  "
                       f"imgsz {card.imgsz}{' (%dx%d input)' % tuple(card.input_hw) if card.input_hw else ''}  {len(card.classes)} classes  confidence {card.confidence}"

@@ -80,6 +80,7 @@ _LABEL_GAP_PX = 2
 _LABEL_TRIES = 12  # steps up and down (and sideways) a movable label may move to find free space
 
 
+@lru_cache(maxsize=4096)  # measuring a text costs more than drawing it, and most labels recur every picture
 def _label_size(text: str, size: int) -> tuple[int, int, int, int]:
     """(width, height, left, top) of a label's plate: its text's box plus a 3 px border."""
     font = _font(size)
@@ -92,6 +93,7 @@ def _label_size(text: str, size: int) -> tuple[int, int, int, int]:
     return right - left + 6, _line_pitch(size) * len(lines), left, _font(size).getbbox("国Ag")[1]
 
 
+@lru_cache(maxsize=32)
 def _line_pitch(size: int) -> int:
     """Height of one line in a plate of several lines."""
     _, top, _, bottom = _font(size).getbbox("国Ag")
@@ -169,16 +171,24 @@ def _put_texts(image: np.ndarray, texts: list[Label], avoid: Sequence[tuple[int,
         w, h = x2 - x1, y2 - y1
         if w <= 0 or h <= 0:
             continue
-        _, _, left, top = _label_size(text, size)
-        font = _font(size)
-        plate = Image.new("RGB", (w, h), (20, 20, 20))
-        draw = ImageDraw.Draw(plate)
         lines = text.split("\n")
         colours = colour if isinstance(colour[0], tuple | list) else [colour] * len(lines)
-        for k, (line, c) in enumerate(zip(lines, colours)):
-            draw.text((3 - left, 3 - top + k * _line_pitch(size)), line, font=font, fill=(c[2], c[1], c[0]))
-        out[y1:y2, x1:x2] = np.asarray(plate)[:, :, ::-1]
+        out[y1:y2, x1:x2] = _plate(text, tuple(tuple(int(v) for v in c) for c in colours), size, w, h)
     return out
+
+
+@lru_cache(maxsize=256)  # a camera's pictures repeat most labels (legend, zones, names): draw each once
+def _plate(text: str, colours: tuple[tuple[int, int, int], ...], size: int, w: int, h: int) -> np.ndarray:
+    """A label's plate (h, w, 3) BGR: its lines in their colours on a dark ground. Read-only: shared."""
+    _, _, left, top = _label_size(text, size)
+    font = _font(size)
+    plate = Image.new("RGB", (w, h), (20, 20, 20))
+    draw = ImageDraw.Draw(plate)
+    for k, (line, c) in enumerate(zip(text.split("\n"), colours)):
+        draw.text((3 - left, 3 - top + k * _line_pitch(size)), line, font=font, fill=(c[2], c[1], c[0]))
+    bgr = np.ascontiguousarray(np.asarray(plate)[:, :, ::-1])
+    bgr.flags.writeable = False
+    return bgr
 
 
 def _blend_polygon(image: np.ndarray, points_px: np.ndarray, colour, alpha: float) -> np.ndarray:
@@ -573,9 +583,10 @@ def annotate(image: np.ndarray, report: Report, camera: Camera, margins: list[Ma
 def _desk_map_grid(camera: Camera, px_per_cm: float, pad_cm: float, width: int, height: int):
     """For every desk-map pixel, where it lies in the photo (lens distortion included). Depends
     only on the camera, so it is computed once per camera, not per image."""
-    min_x, min_y, _, _ = camera.desk.outline_cm.bounds
+    min_x, _, _, max_y = camera.desk.outline_cm.bounds
     map_x, map_y = np.meshgrid(np.arange(width, dtype=np.float64) + 0.5, np.arange(height, dtype=np.float64) + 0.5)
-    desk_cm = np.stack([map_x.ravel() / px_per_cm + min_x - pad_cm, map_y.ravel() / px_per_cm + min_y - pad_cm], axis=1)
+    # the front edge (y = 0) at the bottom: the desk from above as the customer faces it, not mirrored
+    desk_cm = np.stack([map_x.ravel() / px_per_cm + min_x - pad_cm, max_y + pad_cm - map_y.ravel() / px_per_cm], axis=1)
     source_px = camera.desk_to_image(desk_cm).astype(np.float32) - 0.5
     return source_px[:, 0].reshape(height, width), source_px[:, 1].reshape(height, width)
 
@@ -584,8 +595,9 @@ def desk_map(
     image: np.ndarray, report: Report, camera: Camera, margins: list[MarginLine], px_per_cm: float = 5.0,
     terms: Terms | None = None,
 ) -> np.ndarray:
-    """Bird's-eye view of the desk top at a fixed scale: the customer-facing side is at the top,
-    as a supervisor standing behind the chair would draw it; footprints, zones, margins on top,
+    """Bird's-eye view of the desk top at a fixed scale, as the customer faces it: the customer-facing
+    edge at the bottom, the staff side at the top, left and right as the customer (and the counter
+    camera) sees them, so nothing is mirrored; footprints, zones, margins on top,
     and each result's measured value ± U against the required value in Chinese and English.
     A margin result's ±U band is drawn around the item's measured outer edge, beside the limit
     line: where the band crosses that line, the result is conditional. Under the map, a footer
@@ -597,7 +609,7 @@ def desk_map(
 
     def to_map(points_cm) -> np.ndarray:
         pts = np.asarray(points_cm, dtype=float).reshape(-1, 2)
-        return np.stack([(pts[:, 0] - min_x + pad_cm) * px_per_cm, (pts[:, 1] - min_y + pad_cm) * px_per_cm], axis=1)
+        return np.stack([(pts[:, 0] - min_x + pad_cm) * px_per_cm, (max_y - pts[:, 1] + pad_cm) * px_per_cm], axis=1)
 
     def ipoints(points_cm) -> np.ndarray:
         return np.round(to_map(points_cm)).astype(np.int32)
@@ -626,9 +638,9 @@ def desk_map(
     marks = item_marks(report, desk, margins)
     texts = []
     fx, fy = to_map([[(a[0] + b[0]) / 2, (a[1] + b[1]) / 2]])[0]
-    texts.append(((int(fx) - 60, int(fy) - 30), "前沿 customer side", (0, 220, 255), 13))
+    texts.append(((int(fx) - 60, int(fy) + 8), "前沿 customer side", (0, 220, 255), 13))
     for name, zone in desk.zones_cm.items():
-        anchor = to_map([[zone.bounds[0], zone.bounds[1]]])[0]
+        anchor = to_map([[zone.bounds[0], zone.bounds[3]]])[0]  # the zone's top-left on the map
         texts.append(((int(anchor[0]) + 2, int(anchor[1]) + 2), name, ZONE, 12, True))
     for item in report.items:
         colour = marks.colour[item.id]

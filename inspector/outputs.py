@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
+import os
+import tempfile
 from pathlib import Path
 
 import cv2
@@ -44,22 +47,49 @@ def render_pictures(frame: Frame, report: Report, camera: Camera, standard):
             desk_map(frame.image, report, camera, margins, terms=terms))
 
 
-def write_outputs(frame: Frame, report: Report, camera: Camera, standard, out_dir: Path, stem: str) -> dict[str, Path]:
-    out_dir.mkdir(parents=True, exist_ok=True)
-    annotated, top_view = render_pictures(frame, report, camera, standard)
-    paths = {
+def output_paths(out_dir: Path, stem: str) -> dict[str, Path]:
+    """Where one inspection's files go: report JSON, annotated photo, desk map."""
+    return {
         "report": out_dir / f"{stem}.report.json",
         "annotated": out_dir / f"{stem}.annotated.jpg",
         "desk_map": out_dir / f"{stem}.deskmap.png",
     }
-    # write to a temporary name and rename, so a killed run never leaves half a file
-    for key, path in paths.items():
-        tmp = path.with_name(path.name + ".part")
-        if key == "report":
-            tmp.write_text(report.to_json(), encoding="utf-8")
-        else:
-            ok, data = cv2.imencode(path.suffix, annotated if key == "annotated" else top_view,
-                                    [cv2.IMWRITE_JPEG_QUALITY, 90] if key == "annotated" else [])
-            tmp.write_bytes(data.tobytes())
-        tmp.replace(path)
-    return paths
+
+
+def _write_atomic(path: Path, data: bytes) -> None:
+    # a temporary name and a rename: a killed run never leaves half a file; the name is unique, so
+    # two writers of one file (two requests drawing the same pictures) never rename each other's
+    handle, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
+    try:
+        with os.fdopen(handle, "wb") as stream:
+            stream.write(data)
+        os.chmod(tmp, 0o644)  # mkstemp's files are private; the pictures are served and copied
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+
+
+def write_report(report: Report, out_dir: Path, stem: str) -> Path:
+    out_dir.mkdir(parents=True, exist_ok=True)
+    path = output_paths(out_dir, stem)["report"]
+    _write_atomic(path, report.to_json().encode("utf-8"))
+    return path
+
+
+def write_pictures(frame: Frame, report: Report, camera: Camera, standard, out_dir: Path, stem: str) -> dict[str, Path]:
+    """The annotated photo and the desk map of an inspection (drawing them costs about what the
+    detector does: the service draws them when first asked for, see service.inspecting)."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    annotated, top_view = render_pictures(frame, report, camera, standard)
+    paths = output_paths(out_dir, stem)
+    ok, data = cv2.imencode(paths["annotated"].suffix, annotated, [cv2.IMWRITE_JPEG_QUALITY, 90])
+    _write_atomic(paths["annotated"], data.tobytes())
+    ok, data = cv2.imencode(paths["desk_map"].suffix, top_view)
+    _write_atomic(paths["desk_map"], data.tobytes())
+    return {"annotated": paths["annotated"], "desk_map": paths["desk_map"]}
+
+
+def write_outputs(frame: Frame, report: Report, camera: Camera, standard, out_dir: Path, stem: str) -> dict[str, Path]:
+    return {"report": write_report(report, out_dir, stem), **write_pictures(frame, report, camera, standard, out_dir, stem)}

@@ -8,6 +8,8 @@ registry card or a path the user gave.
 from __future__ import annotations
 
 import os
+import threading
+from collections import OrderedDict
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
@@ -201,7 +203,15 @@ class OnnxDetector(_Backend):
 class OpenVinoDetector(_Backend):
     """An ONNX (or OpenVINO IR) network run with OpenVINO's CPU plugin. `precision` "fp32" asks the
     plugin for f32 arithmetic: on CPUs with bf16 it would otherwise pick bf16 by itself, and the
-    detections would differ from the other backends' by more than rounding."""
+    detections would differ from the other backends' by more than rounding.
+
+    The network is compiled for each input shape it meets (a frame-aspect model's input follows
+    the frame's aspect; a camera keeps one): with a dynamic shape the plugin runs at about half
+    the speed, and an INT8 (QDQ) network gives wrong boxes. The first frame of a new shape pays the
+    compilation (under a second); the last `MAX_SHAPES` shapes are kept. One infer request per
+    thread and shape: the service inspects in several threads with one detector."""
+
+    MAX_SHAPES = 8
 
     def __init__(self, weights: str | Path, ref: ModelRef, imgsz: int | tuple[int, int], confidence: float, classes: list[str],
                  class_map: dict[str, str] | None = None, extra_ids: set[str] | None = None, threads: int | None = None,
@@ -214,21 +224,46 @@ class OpenVinoDetector(_Backend):
         try:
             import openvino as ov
         except ImportError:
-            raise ModelError("this backend needs OpenVINO: pip install openvino", str(path)) from None
+            raise ModelError("this backend needs OpenVINO: pip install 'desk-inspector[openvino]'", str(path)) from None
+        self._path = path
+        self._config = {"PERFORMANCE_HINT": "LATENCY", "INFERENCE_PRECISION_HINT": "bf16" if precision == "bf16" else "f32"}
+        if threads:
+            self._config["INFERENCE_NUM_THREADS"] = threads
         try:
-            config = {"PERFORMANCE_HINT": "LATENCY", "INFERENCE_PRECISION_HINT": "bf16" if precision == "bf16" else "f32"}
-            if threads:
-                config["INFERENCE_NUM_THREADS"] = threads
-            core = ov.Core()
-            self._compiled = core.compile_model(core.read_model(str(path)), "CPU", config)
-            self._request = self._compiled.create_infer_request()
+            self._core = ov.Core()
+            self._core.read_model(str(path))  # a file OpenVINO cannot read fails here, not at the first frame
         except Exception as error:
             raise ModelError(f"not a usable OpenVINO model ({type(error).__name__}: {error})", str(path)) from None
+        self._compiled: OrderedDict[tuple[int, ...], object] = OrderedDict()
+        self._lock = threading.Lock()
+        self._local = threading.local()
         self._set_classes(map_class_names(dict(enumerate(classes)), class_map or {}, extra_ids or set(), str(path),
                                           drop_unmapped), len(classes))
         self.ref, self.imgsz = ref, imgsz
         self._set_thresholds(confidence, class_confidence, str(path))
 
+    def _compiled_for(self, shape: tuple[int, ...]):
+        with self._lock:
+            compiled = self._compiled.get(shape)
+            if compiled is None:
+                try:
+                    model = self._core.read_model(str(self._path))
+                    model.reshape({model.inputs[0]: list(shape)})
+                    compiled = self._core.compile_model(model, "CPU", self._config)
+                except Exception as error:
+                    raise ModelError(f"OpenVINO cannot compile the model for input {shape} "
+                                     f"({type(error).__name__}: {error})", str(self._path)) from None
+                self._compiled[shape] = compiled
+                while len(self._compiled) > self.MAX_SHAPES:
+                    self._compiled.popitem(last=False)
+            self._compiled.move_to_end(shape)
+            return compiled
+
     def _forward(self, blob: np.ndarray) -> np.ndarray:
+        compiled = self._compiled_for(tuple(blob.shape))
+        requests = self._local.__dict__.setdefault("requests", {})
+        entry = requests.get(blob.shape)
+        if entry is None or entry[0] is not compiled:  # recompiled after leaving the cache
+            entry = requests[blob.shape] = (compiled, compiled.create_infer_request())
         # a copy: the request reuses its output buffer on the next call
-        return self._request.infer({0: blob})[0].copy()
+        return entry[1].infer({0: blob})[0].copy()

@@ -2,19 +2,27 @@
 as one more backend (`backends: {onnx-int8: {file, sha256, engine, ...}}`).
 
     python -m models.quantize --model desk-yolov8n-coco --renders data/synth-calib \\
-        --real ../shared/data/real-desk [--renders-count 150] [--real-count 150] [--method minmax] \\
-        [--keep-float decode] [--name onnx-int8] [--default]
+        --real ../shared/data/real-desk [--renders-count 150] [--real-count 150] [--method percentile] \\
+        [--keep-float decode+heads] [--per-tensor] [--ops all|conv] [--name onnx-int8] [--default]
+    python -m models.quantize --model desk-yolov8n-coco --openvino onnx-int8 --name openvino-int8 [--default]
 
-QDQ format, weights int8 per output channel, activations uint8 per tensor, ranges calibrated on
-frames prepared exactly as `detect()` prepares them (`models.inference.prepare`: each frame at its
-own aspect, letterboxed): a mix of renders (generate a calibration set of its own, with a seed no
-training or held-out set uses) and real photos from the TRAINING split only, so that no validation
-or held-out image takes part. `--keep-float decode` leaves the detection head's decoding (the
-distribution-to-box Softmax and convolution, anchors, sigmoid of the class scores, the final
-Concat) in float: those few cheap nodes carry the box coordinates and scores that INT8 would round.
+QDQ format, weights int8 per output channel (`--per-tensor`: one scale per tensor), activations
+uint8 per tensor, ranges calibrated on frames prepared exactly as `detect()` prepares them
+(`models.inference.prepare`: each frame at its own aspect, letterboxed): a mix of renders (generate
+a calibration set of its own, with a seed no training or held-out set uses) and real photos from
+the TRAINING split only, so that no validation or held-out image takes part. `--method`: minmax
+(the extremes seen), percentile (99.999 % of each activation's histogram: a rare outlier no longer
+coarsens every other value's step) or entropy. `--keep-float decode` leaves the detection head's
+decoding (the distribution-to-box Softmax and convolution, anchors, sigmoid of the class scores,
+the final Concat) in float: those few cheap nodes carry the box coordinates and scores that INT8
+would round (with `none` the boxes and scores share one scale and nothing is found);
+`decode+heads` also each head branch's last convolution, `decode+classes` / `decode+boxes` the
+class-score / box-distribution branches whole.
 
 `--openvino NAME` records an OpenVINO backend instead, running one of the card's ONNX files (the
-FP32 export or an INT8 one already made) with OpenVINO's CPU plugin; nothing new is written.
+FP32 export or an INT8 one already made) with OpenVINO's CPU plugin (an optional extra: pip install
+'desk-inspector[openvino]'); nothing new is written. A card's default should be a backend every
+install runs alike: detections must not change with the packages a machine happens to have.
 
 Which backend is the card's default is chosen by measurement (bench/detector_backends.py for the
 speed, `desk-inspector evaluate --backend NAME` for mAP50); `--default` makes the new backend the
@@ -40,7 +48,10 @@ from models.inference import prepare
 from models.registry import REGISTRY_DIR, BackendWeights, ModelCard, read_card, resolve_card, sha256_of, write_card
 
 METHODS = ("minmax", "entropy", "percentile")
-KEEP_FLOAT = ("none", "decode", "decode+heads")
+KEEP_FLOAT = ("none", "decode", "decode+heads", "decode+classes", "decode+boxes")
+# which operators take INT8: every one ONNX Runtime can (convolutions, the SiLU's Sigmoid and Mul,
+# Concat, Resize ...) or the convolutions alone, the activations between them left float
+OPS = {"all": None, "conv": ["Conv"]}
 SOURCE_SEPARATOR = "__"  # real-desk names files <source>__<name>: calibration draws from every source
 _STRIDE = 10  # frames per calibration pass: histogram methods hold every activation of a pass in memory
 
@@ -134,7 +145,10 @@ def float_nodes(model_path: Path, keep_float: str) -> list[str]:
         in_branch = branch.startswith(("cv2.", "cv3."))
         # the last convolution of each branch (cv2.0.2, cv3.1.2 ...) feeds the decoding directly
         last_conv = in_branch and node.op_type == "Conv" and node.name.split("/")[-2].endswith(".2")
-        if not in_branch or (keep_float == "decode+heads" and last_conv):
+        # decode+classes / decode+boxes: the class-score (cv3) or box-distribution (cv2) branches whole
+        whole = (keep_float == "decode+classes" and branch.startswith("cv3.")) or \
+            (keep_float == "decode+boxes" and branch.startswith("cv2."))
+        if not in_branch or (keep_float == "decode+heads" and last_conv) or whole:
             names.append(node.name)
     return names
 
@@ -148,8 +162,9 @@ class QuantizeResult:
     float_nodes: int
 
 
-def quantize_onnx(source: Path, target: Path, reader: FrameReader, method: str = "minmax",
-                  keep_float: str = "decode", preprocess: bool = True, per_channel: bool = True) -> int:
+def quantize_onnx(source: Path, target: Path, reader: FrameReader, method: str = "percentile",
+                  keep_float: str = "decode+heads", preprocess: bool = True, per_channel: bool = True,
+                  ops: str = "all") -> int:
     """Static QDQ quantisation of `source` into `target`; returns how many nodes stayed float."""
     try:
         import onnx  # noqa: F401  (ONNX Runtime's quantisation tools are built on it)
@@ -163,6 +178,8 @@ def quantize_onnx(source: Path, target: Path, reader: FrameReader, method: str =
         raise ModelError(f"unknown calibration method {method!r} ({', '.join(METHODS)})")
     if keep_float not in KEEP_FLOAT:
         raise ModelError(f"unknown --keep-float {keep_float!r} ({', '.join(KEEP_FLOAT)})")
+    if ops not in OPS:
+        raise ModelError(f"unknown --ops {ops!r} ({', '.join(OPS)})")
     calibrate = {"minmax": CalibrationMethod.MinMax, "entropy": CalibrationMethod.Entropy,
                  "percentile": CalibrationMethod.Percentile}[method]
     with tempfile.TemporaryDirectory() as scratch:
@@ -173,20 +190,26 @@ def quantize_onnx(source: Path, target: Path, reader: FrameReader, method: str =
             # each frame's own (height, width) and gives up
             quant_pre_process(str(source), str(model_in), skip_symbolic_shape=True)
         excluded = float_nodes(model_in, keep_float)
-        stride = _STRIDE if len(reader) % _STRIDE == 0 else len(reader)
+        # a histogram method stacks a pass's activations into one array: frames of different aspects
+        # (hence shapes) cannot share a pass, so those take one frame at a time
+        stride = 1 if method != "minmax" else _STRIDE if len(reader) % _STRIDE == 0 else len(reader)
         target.parent.mkdir(parents=True, exist_ok=True)
-        quantize_static(str(model_in), str(target), reader, quant_format=QuantFormat.QDQ, per_channel=per_channel,
-                        weight_type=QuantType.QInt8, activation_type=QuantType.QUInt8,
-                        calibrate_method=calibrate, nodes_to_exclude=excluded,
-                        extra_options={"CalibStridedMinMax": stride})
+        try:
+            quantize_static(str(model_in), str(target), reader, quant_format=QuantFormat.QDQ,
+                            per_channel=per_channel, weight_type=QuantType.QInt8, activation_type=QuantType.QUInt8,
+                            calibrate_method=calibrate, nodes_to_exclude=excluded, op_types_to_quantize=OPS[ops],
+                            extra_options={"CalibStridedMinMax": stride})
+        except ValueError as error:  # e.g. a constant activation that a histogram cannot bin
+            raise ModelError(f"calibration failed ({error}); --method minmax copes with constant activations",
+                             str(source)) from None
     return len(excluded)
 
 
 def quantize_card(model: str, renders: Path | None, real: Path | None, renders_count: int = 150,
-                  real_count: int = 150, method: str = "minmax", keep_float: str = "decode",
+                  real_count: int = 150, method: str = "percentile", keep_float: str = "decode+heads",
                   preprocess: bool = True, name: str = "onnx-int8", file_name: str | None = None,
                   make_default: bool = False, seed: int = 0, registry: Path = REGISTRY_DIR,
-                  command: str = "", per_channel: bool = True) -> QuantizeResult:
+                  command: str = "", per_channel: bool = True, ops: str = "all") -> QuantizeResult:
     """Quantise the card's ONNX export to INT8 beside it and record it under `backends[name]`."""
     card_path = resolve_card(model, registry)
     card = read_card(card_path)
@@ -199,13 +222,13 @@ def quantize_card(model: str, renders: Path | None, real: Path | None, renders_c
     paths = paths[: max(_STRIDE, len(paths) // _STRIDE * _STRIDE)] if len(paths) >= _STRIDE else paths
     target = card_path.parent / (file_name or f"{Path(card.onnx).stem}-int8.onnx")
     kept = quantize_onnx(source, target, FrameReader(paths, card.detector_input), method, keep_float, preprocess,
-                         per_channel)
+                         per_channel, ops)
     n_renders = sum(1 for p in paths if renders is not None and p.is_relative_to(renders))
     spec = BackendWeights(
         file=target.name, sha256=sha256_of(target), engine="onnxruntime", precision="int8",
         source_sha256=card.onnx_sha256, made_with=command,
         notes=f"ONNX Runtime static quantisation, QDQ, weights int8 {'per channel' if per_channel else 'per tensor'}, "
-              f"activations uint8; {method} "
+              f"activations uint8; {'every operator' if ops == 'all' else 'convolutions only'}; {method} "
               f"calibration on {len(paths)} frames ({n_renders} renders, {len(paths) - n_renders} real training "
               f"photos); {kept} head nodes kept float ({keep_float})")
     _record(card, card_path, name, spec, make_default)
@@ -228,7 +251,8 @@ def add_openvino(model: str, name: str = "openvino", run: str = "onnx", precisio
     spec = BackendWeights(file=file, sha256=sha256, engine="openvino",
                           precision=precision if source_precision == "fp32" else source_precision,
                           source_sha256=card.onnx_sha256, made_with=command,
-                          notes=f"the {run} backend's file run with OpenVINO's CPU plugin")
+                          notes=f"the {run} backend's file run with OpenVINO's CPU plugin, compiled for each "
+                                f"input shape")
     _record(card, card_path, name, spec, make_default)
     return card_path
 
@@ -247,10 +271,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--real", type=Path, help="real YOLO set; only its images/train are used")
     parser.add_argument("--renders-count", type=int, default=150)
     parser.add_argument("--real-count", type=int, default=150)
-    parser.add_argument("--method", choices=METHODS, default="minmax")
-    parser.add_argument("--keep-float", choices=KEEP_FLOAT, default="decode")
+    # the defaults: what held the bundled model's held-out mAP50 within 0.01 of FP32 (models/MODEL_CARD.md)
+    parser.add_argument("--method", choices=METHODS, default="percentile")
+    parser.add_argument("--keep-float", choices=KEEP_FLOAT, default="decode+heads")
     parser.add_argument("--no-preprocess", action="store_true", help="skip quant_pre_process")
     parser.add_argument("--per-tensor", action="store_true", help="one weight scale per tensor, not per output channel")
+    parser.add_argument("--ops", choices=list(OPS), default="all",
+                        help="quantise every operator ONNX Runtime can, or the convolutions alone")
     parser.add_argument("--name", default="onnx-int8", help="backend name in the card")
     parser.add_argument("--file", default=None, help="weights file name (default: <onnx stem>-int8.onnx)")
     parser.add_argument("--seed", type=int, default=0, help="which calibration images are drawn")
@@ -267,7 +294,7 @@ def main(argv: list[str] | None = None) -> int:
             return 0
         result = quantize_card(args.model, args.renders, args.real, args.renders_count, args.real_count, args.method,
                                args.keep_float, not args.no_preprocess, args.name, args.file, args.default, args.seed,
-                               command=command, per_channel=not args.per_tensor)
+                               command=command, per_channel=not args.per_tensor, ops=args.ops)
     except ModelError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2

@@ -7,6 +7,7 @@ weights file with a card beside it.
 from __future__ import annotations
 
 import hashlib
+import importlib.util
 import os
 from pathlib import Path
 from typing import Any, Literal
@@ -22,6 +23,9 @@ REGISTRY_DIR = Path(__file__).resolve().parent / "registry"
 CARD_NAME = "card.yaml"
 DEFAULT_MODEL = "desk-yolov8n-coco"
 REGISTRY_ENV = "DESK_INSPECTOR_REGISTRY"  # a site's own (writable) registry, searched first
+# the backend "auto" stands for, when set: how `batch --backend` and `serve --backend` reach their
+# worker processes, and how a site picks one for every command without touching the card
+BACKEND_ENV = "DESK_INSPECTOR_BACKEND"
 BUILT_IN_BACKENDS = ("torch", "onnx")  # the card's `weights` and `onnx` files; more under its `backends`
 
 
@@ -92,6 +96,10 @@ class BackendWeights(BaseModel):
                                   "stale and refuses to load")
     made_with: str = Field(default="", description="the command that made it")
     notes: str = ""
+
+    @property
+    def engine_installed(self) -> bool:
+        return importlib.util.find_spec(self.engine) is not None
 
 
 class ModelCard(BaseModel):
@@ -249,15 +257,20 @@ def load_detector(name_or_path: str, registry: Path = REGISTRY_DIR, extra_ids: s
     """Load a detector by registry name or path, after checking the weights' sha256 against the card.
 
     backend: "torch", "onnx", a name from the card's `backends` (e.g. "onnx-int8"), or "auto" (the
-    card's default_backend; torch when that is onnx and the card names no ONNX file).
+    backend $DESK_INSPECTOR_BACKEND names, else the card's default_backend; torch when that is onnx
+    and the card names no ONNX file).
     threads: the engine's intra-op threads (default: every core); worker processes sharing the
     machine give their share, else each would start a thread per core and oversubscribe it."""
     card_path = resolve_card(name_or_path, registry)
     card = read_card(card_path)
+    from_env = backend == "auto" and bool(os.environ.get(BACKEND_ENV, "").strip())
+    if from_env:
+        backend = os.environ[BACKEND_ENV].strip()
     if backend == "auto":
         backend = card.default_backend if (card.default_backend != "onnx" or card.onnx) else "torch"
     if backend not in card.backend_names:
-        raise ModelError(f"unknown backend {backend!r} for {card.name} (auto, {', '.join(card.backend_names)})",
+        named = f" (from ${BACKEND_ENV})" if from_env else ""
+        raise ModelError(f"unknown backend {backend!r}{named} for {card.name} (auto, {', '.join(card.backend_names)})",
                          str(card_path))
     ref = ModelRef(name=card.name, version=card.version, sha256=card.sha256)
     # a confidence the caller gives is one threshold for every class; else the card's, per class

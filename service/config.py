@@ -59,6 +59,9 @@ class Settings(BaseSettings):
     detections_limit_bytes: int = Field(1 * MiB, gt=0, description="largest detections JSON upload")
     max_pixels: int = Field(MAX_PIXELS, gt=0, description="largest image in pixels (decompression-bomb guard)")
     inference_workers: int = Field(2, ge=1, le=64, description="inspections run at once in worker threads")
+    detector_threads: int | None = Field(None, ge=1, le=64, description=(
+        "the detector engine's threads per server process; default: the cores shared out over the server's "
+        "processes (every core with one process)"))
     review_per_day: int = Field(20, ge=1, le=1000, description="the review queue's cap: inspections a day asked for a look")
 
     @field_validator("api_keys", "admin_api_keys", mode="before")

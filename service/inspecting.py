@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+import threading
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -22,9 +23,9 @@ from inspector.batch.site import QualitySpec
 from inspector.errors import DetectionsError, InspectorError
 from inspector.frames import decode_image
 from inspector.history import History, InspectionRow, inspection_key, stored_file  # noqa: F401 - stored_file: used by the routes
-from inspector.outputs import write_outputs
+from inspector.outputs import output_paths, write_pictures, write_report
 from inspector.pipeline import check_frame_size, inspect
-from inspector.records import Frame
+from inspector.records import Frame, Report
 from service.state import CameraEntry, ServiceState
 
 FRAME_QUALITY = QualitySpec()  # the batch's default limits
@@ -114,7 +115,10 @@ def inspect_upload(
     sha256 = hashlib.sha256(image.data).hexdigest()
     inspected_at = datetime.fromisoformat(report.inspected_at)
     relative_dir = Path("inspections") / inspected_at.strftime("%Y/%m/%d")
-    paths = write_outputs(frame, report, entry.camera, entry.standard, settings.data_dir / relative_dir, upload_id)
+    paths = {"report": write_report(report, settings.data_dir / relative_dir, upload_id)}
+    # the pictures are drawn when first asked for (draw_pictures): drawing them costs about what the
+    # detector does, and a camera uploading every minute is judged by its verdicts, not looked at
+    pictures = output_paths(settings.data_dir / relative_dir, upload_id)
     # the photo as sent: a correction re-inspects it, the dataset export copies it
     paths["photo"] = write_atomic(settings.data_dir / relative_dir / f"{upload_id}.photo{photo_suffix(image.data)}", image.data)
     try:
@@ -132,8 +136,8 @@ def inspect_upload(
             violation_count=len(report.violations),
             message="",
             report_json=report.to_json(indent=None),
-            annotated_path=(relative_dir / paths["annotated"].name).as_posix(),
-            desk_map_path=(relative_dir / paths["desk_map"].name).as_posix(),
+            annotated_path=(relative_dir / pictures["annotated"].name).as_posix(),
+            desk_map_path=(relative_dir / pictures["desk_map"].name).as_posix(),
             image_path=(relative_dir / paths["photo"].name).as_posix(),
             origin="api",
         )
@@ -141,6 +145,44 @@ def inspect_upload(
         for path in paths.values():
             path.unlink(missing_ok=True)
         raise
+
+
+def draw_pictures(state: ServiceState, settings, row: InspectionRow) -> bool:
+    """Draw an uploaded inspection's annotated photo and desk map where its row says they go, from
+    the kept photo and the stored report, with its camera and standard (see inspect_upload). False
+    where they cannot be drawn here: not an upload's row, its photo or camera gone."""
+    if row.origin != "api" or not row.report_json or not row.annotated_path or not row.desk_map_path:
+        return False
+    photo, entry = stored_file(settings.data_dir, row.image_path), state.camera(row.camera_id)
+    if photo is None or entry is None:
+        return False
+    root = settings.data_dir.resolve()
+    annotated = (root / row.annotated_path).resolve()
+    stem = annotated.name.removesuffix(".annotated.jpg")
+    expected = output_paths(annotated.parent, stem)
+    if not annotated.is_relative_to(root) or expected["desk_map"] != (root / row.desk_map_path).resolve():
+        return False
+    with _drawing_lock(row.id):  # the page asks for both pictures at once: draw them once
+        if annotated.is_file() and expected["desk_map"].is_file():
+            return True
+        frame = Frame(image=decode_image(photo.read_bytes(), row.image_name, max_pixels=settings.max_pixels),
+                      source=row.image_name, camera_id=row.camera_id)
+        report = Report.model_validate_json(row.report_json)
+        write_pictures(frame, report, entry.camera, entry.standard, annotated.parent, stem)
+    return True
+
+
+_DRAWING_LOCKS: dict[int, threading.Lock] = {}
+_DRAWING_LOCKS_GUARD = threading.Lock()
+
+
+def _drawing_lock(inspection_id: int) -> threading.Lock:
+    """One lock per inspection in this process (other processes may draw too: the writes are atomic)."""
+    with _DRAWING_LOCKS_GUARD:
+        if len(_DRAWING_LOCKS) > 1024:  # drop the idle ones: pictures are drawn once per inspection
+            for key in [k for k, lock in _DRAWING_LOCKS.items() if not lock.locked()]:
+                del _DRAWING_LOCKS[key]
+        return _DRAWING_LOCKS.setdefault(inspection_id, threading.Lock())
 
 
 _SIGNATURES = ((b"\xff\xd8", ".jpg"), (b"\x89PNG", ".png"), (b"BM", ".bmp"), (b"RIFF", ".webp"),

@@ -195,4 +195,8 @@ def run_server(host: str = "127.0.0.1", port: int = 8000, *, settings_file: str 
         key = secrets.token_urlsafe(24)
         os.environ[f"{ENV_PREFIX}API_KEYS"] = key
         log.warning("no API key configured (DESK_INSPECTOR_API_KEYS); this run accepts the key %s", key)
+    # each process's detector gets its share of the cores: N processes each starting a thread per
+    # core would oversubscribe the machine (the batch's workers do the same, inspector.batch.runner)
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    os.environ.setdefault(f"{ENV_PREFIX}DETECTOR_THREADS", str(max(1, cores // workers)))
     uvicorn.run("service.main:create_app", factory=True, workers=workers, **common)

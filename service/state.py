@@ -251,7 +251,7 @@ class ServiceState:
             current = None
             try:
                 current = current_model()
-                detector = load_detector(current, extra_ids=extra_ids)
+                detector = load_detector(current, extra_ids=extra_ids, threads=self.settings.detector_threads)
             except ModelError as error:
                 what = f"no bundled model {DEFAULT_MODEL!r} could" if current == DEFAULT_MODEL else \
                     f"the current (promoted) model{f' {current!r}' if current else ''} could not"
@@ -260,7 +260,7 @@ class ServiceState:
                 log.warning("%s", self.model_note)
                 return
         else:
-            detector = load_detector(name, extra_ids=extra_ids)  # a named model must load: fail at start-up
+            detector = load_detector(name, extra_ids=extra_ids, threads=self.settings.detector_threads)  # a named model must load: fail at start-up
         self.detector = LockedDetector(detector)
         self.model_note = f"model {detector.ref.name} {detector.ref.version} loaded"
         log.info("%s", self.model_note)
@@ -283,7 +283,7 @@ class ServiceState:
 
             self._promotion_signature = signature
             try:
-                detector = load_detector(current_model(), extra_ids=self._extra_ids)
+                detector = load_detector(current_model(), extra_ids=self._extra_ids, threads=self.settings.detector_threads)
             except ModelError as error:
                 kept = f"still using {self.detector.ref.name} {self.detector.ref.version}" if self.detector else \
                     "no detector: clients send detections"

@@ -40,7 +40,8 @@ from inspector.batch.site import Site, SiteError, load_site
 from inspector.history import LOCK_HEARTBEAT_S, History, InspectionRow, RunLocked
 from inspector.history import default_database_url as shared_database_url
 
-_IN_FLIGHT_PER_WORKER = 2  # enough to keep workers busy; little lost to a kill
+_IN_FLIGHT_PER_WORKER = 2  # calls (of up to _CHUNK snapshots) each: enough to keep workers busy; little lost to a kill
+_CHUNK = 6  # snapshots per call: a worker reads and detects the next while it judges one (worker.process_many)
 _MAX_ATTEMPTS = 2  # a snapshot in flight when a worker process died twice is recorded as an error
 _COMMIT_EVERY_S = 0.25  # results are committed together at least this often (a kill re-does at most these)
 _COMMIT_ROWS = 32  # ... and whenever this many are waiting
@@ -339,7 +340,7 @@ def _run(pool: _PoolHolder, todo: list[Snapshot], existing: dict[str, bool], his
     every _COMMIT_EVERY_S at most)."""
     pending = deque(todo)
     attempts: dict[str, int] = {}
-    in_flight: dict[Future, Snapshot] = {}
+    in_flight: dict[Future, list[Snapshot]] = {}
     done_count = 0
     stats: dict[int, tuple[int, int]] = {}  # worker pid -> (models loaded, snapshots done)
     limit = pool.workers * _IN_FLIGHT_PER_WORKER
@@ -351,30 +352,39 @@ def _run(pool: _PoolHolder, todo: list[Snapshot], existing: dict[str, bool], his
         try:
             while pending or in_flight:
                 while pending and len(in_flight) < limit:
-                    snap = pending.popleft()
-                    task = worker.Task(snap.camera_id, str(snap.path), snap.sha256, snap.key, snap.captured_at, stems[snap.key])
-                    in_flight[pool.executor.submit(worker.process, task)] = snap
+                    chunk = [pending.popleft()]
+                    # a snapshot retried after a worker died goes alone: a crashing file takes no other with it
+                    while pending and len(chunk) < _CHUNK and chunk[0].key not in attempts and pending[0].key not in attempts:
+                        chunk.append(pending.popleft())
+                    tasks = [worker.Task(snap.camera_id, str(snap.path), snap.sha256, snap.key, snap.captured_at,
+                                         stems[snap.key]) for snap in chunk]
+                    in_flight[pool.executor.submit(worker.process_many, tasks)] = chunk
                 finished, _ = wait(in_flight, return_when=FIRST_COMPLETED, timeout=_COMMIT_EVERY_S)
                 broken = False
                 for future in finished:
-                    snap = in_flight.pop(future)
+                    chunk = in_flight.pop(future)
                     try:
-                        outcome = future.result()
+                        results = list(zip(chunk, future.result()))
                     except BrokenProcessPool:
                         broken = True
-                        attempts[snap.key] = attempts.get(snap.key, 0) + 1
-                        if attempts[snap.key] < _MAX_ATTEMPTS:
-                            pending.appendleft(snap)
-                            continue
-                        outcome = _died(snap, "the worker process died while inspecting this file (out of memory or a crashing decoder)")
+                        results = []
+                        for snap in chunk:
+                            attempts[snap.key] = attempts.get(snap.key, 0) + 1
+                            if attempts[snap.key] < _MAX_ATTEMPTS:
+                                pending.appendleft(snap)
+                            else:
+                                results.append((snap, _died(snap, "the worker process died while inspecting this file "
+                                                                  "(out of memory or a crashing decoder)")))
                     except Exception as error:  # noqa: BLE001 - e.g. a result that cannot be unpickled
-                        outcome = _died(snap, f"internal error ({type(error).__name__}: {error})" + worker.RETRY_MARK)
-                    unsaved.append(({**outcome.row_fields(), "origin": "batch", "run_id": run_id}, snap.key in existing))
-                    done_count += 1
-                    if outcome.worker_pid:
-                        stats[outcome.worker_pid] = (outcome.model_loads, stats.get(outcome.worker_pid, (0, 0))[1] + 1)
-                    elapsed = time.perf_counter() - clock
-                    bar.update(task_id, advance=1, rate=f"{done_count / elapsed:.1f}" if elapsed > 0 else "-")
+                        results = [(snap, _died(snap, f"internal error ({type(error).__name__}: {error})" + worker.RETRY_MARK))
+                                   for snap in chunk]
+                    for snap, outcome in results:
+                        unsaved.append(({**outcome.row_fields(), "origin": "batch", "run_id": run_id}, snap.key in existing))
+                        done_count += 1
+                        if outcome.worker_pid:
+                            stats[outcome.worker_pid] = (outcome.model_loads, stats.get(outcome.worker_pid, (0, 0))[1] + 1)
+                        elapsed = time.perf_counter() - clock
+                        bar.update(task_id, advance=1, rate=f"{done_count / elapsed:.1f}" if elapsed > 0 else "-")
                 if len(unsaved) >= _COMMIT_ROWS or time.perf_counter() - saved_at >= _COMMIT_EVERY_S:
                     store_many(history, unsaved)
                     unsaved.clear()
@@ -382,7 +392,7 @@ def _run(pool: _PoolHolder, todo: list[Snapshot], existing: dict[str, bool], his
                 if broken:
                     # a worker process died (out of memory, a crashing decoder): the pool is unusable;
                     # put the other in-flight snapshots back and carry on with a fresh pool
-                    for snap in in_flight.values():
+                    for snap in (snap for chunk in in_flight.values() for snap in chunk):
                         attempts[snap.key] = attempts.get(snap.key, 0) + 1
                         pending.appendleft(snap)
                     in_flight.clear()

@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -196,56 +197,145 @@ def process(task: Task) -> Outcome:
     met on one odd file is recorded against that file (and retried next run), never stops the night."""
     started = time.perf_counter()
     try:
-        return _process(task)
+        return _finish(task, _prepare(task))
     except Exception as error:  # noqa: BLE001 - the night goes on; the row says what happened
-        return Outcome(
-            key=task.key, camera_id=task.camera_id, image_name=task.path, image_sha256=task.sha256,
-            captured_at=task.captured_at, status="error", compliant=None, score=None, violation_count=0,
-            message=f"internal error while inspecting ({type(error).__name__}: {error})" + RETRY_MARK,
-            report_json=None, annotated_path=None, desk_map_path=None, worker_pid=os.getpid(),
-            model_loads=_STATE.model_loads if _STATE else 0, elapsed_ms=round((time.perf_counter() - started) * 1000, 1),
-        )
+        return _internal_error(task, error, started)
 
 
-def _process(task: Task) -> Outcome:
-    from inspector.detections_io import load_detections
+def process_many(tasks: list[Task]) -> list[Outcome]:
+    """Inspect a few snapshots, each as `process` does, with the next one's reading, checks and
+    detection running in a second thread while this one is placed, judged and written: the
+    detector's engine and the image decoder leave Python's lock while they work, so the placement
+    and rules fill the cores the detector leaves idle (a lone worker's detector never keeps two
+    cores fully busy). A snapshot's outcome depends on its own file alone, as with `process`."""
+    started = time.perf_counter()
+    prepared = [_AHEAD.submit(_prepare_safely, task) for task in tasks]
+    outcomes = []
+    for task, future in zip(tasks, prepared):
+        try:
+            ready = future.result()
+            if isinstance(ready, Exception):
+                raise ready
+            outcomes.append(_finish(task, ready))
+        except Exception as error:  # noqa: BLE001 - as in process()
+            outcomes.append(_internal_error(task, error, started))
+    return outcomes
+
+
+# one thread per worker process that reads, checks and detects ahead of the inspecting thread
+_AHEAD = ThreadPoolExecutor(max_workers=1, thread_name_prefix="read-ahead")
+
+
+def _internal_error(task: Task, error: Exception, started: float) -> Outcome:
+    return Outcome(
+        key=task.key, camera_id=task.camera_id, image_name=task.path, image_sha256=task.sha256,
+        captured_at=task.captured_at, status="error", compliant=None, score=None, violation_count=0,
+        message=f"internal error while inspecting ({type(error).__name__}: {error})" + RETRY_MARK,
+        report_json=None, annotated_path=None, desk_map_path=None, worker_pid=os.getpid(),
+        model_loads=_STATE.model_loads if _STATE else 0, elapsed_ms=round((time.perf_counter() - started) * 1000, 1),
+    )
+
+
+@dataclass(frozen=True)
+class _Prepared:
+    """A snapshot read and checked (and, with a model, detected): what `_finish` inspects."""
+
+    started: float
+    image: np.ndarray | None = None
+    verdict: quality.QualityVerdict | None = None
+    detected: "_Detected | None" = None
+    outcome: Outcome | None = None  # decided already: unreadable, wrong size, failed a check, detector error
+
+
+class _Detected:
+    """The detector's answer for one image, found ahead: `inspect` asks this for it (same ref and
+    box error as the detector), so the report is the one the detector itself would give."""
+
+    def __init__(self, detector, image: np.ndarray):
+        self.ref = detector.ref
+        self.box_error = getattr(detector, "box_error", None)
+        clock = time.perf_counter()
+        self.detections = detector.detect(image)
+        self.detect_ms = round((time.perf_counter() - clock) * 1000, 2)
+
+    def detect(self, image_bgr: np.ndarray):
+        return self.detections
+
+
+def _prepare_safely(task: Task) -> "_Prepared | Exception":
+    try:
+        return _prepare(task)
+    except Exception as error:  # noqa: BLE001 - handed to the inspecting thread, which records it
+        return error
+
+
+def _base(task: Task, state: "_State") -> dict:
+    return dict(key=task.key, camera_id=task.camera_id, image_name=task.path, image_sha256=task.sha256,
+                captured_at=task.captured_at, worker_pid=os.getpid(), model_loads=state.model_loads)
+
+
+def _done(task: Task, started: float, status: str, message: str, **fields) -> Outcome:
+    fields.setdefault("compliant", None)
+    fields.setdefault("score", None)
+    fields.setdefault("violation_count", 0)
+    fields.setdefault("report_json", None)
+    fields.setdefault("annotated_path", None)
+    fields.setdefault("desk_map_path", None)
+    return Outcome(**_base(task, _STATE), status=status, message=message, **fields,
+                   elapsed_ms=round((time.perf_counter() - started) * 1000, 1))
+
+
+def _prepare(task: Task) -> _Prepared:
+    """Read, size check, the night-time checks, and the detector (when the camera has a model)."""
     from inspector.frames import read_image_file
-    from inspector.drawing import annotate
-    from inspector.outputs import margin_lines, rule_terms, write_outputs
-    from inspector.pipeline import inspect
-    from inspector.records import Frame
 
     state = _STATE
     started = time.perf_counter()
     camera = state.cameras[task.camera_id]
     setup = state.site.cameras[task.camera_id]
     folder = state.out_dir / "snapshots" / task.camera_id
-    base = dict(key=task.key, camera_id=task.camera_id, image_name=task.path, image_sha256=task.sha256,
-                captured_at=task.captured_at, worker_pid=os.getpid(), model_loads=state.model_loads)
-
-    def done(status: str, message: str, **fields) -> Outcome:
-        fields.setdefault("compliant", None)
-        fields.setdefault("score", None)
-        fields.setdefault("violation_count", 0)
-        fields.setdefault("report_json", None)
-        fields.setdefault("annotated_path", None)
-        fields.setdefault("desk_map_path", None)
-        return Outcome(**base, status=status, message=message, **fields,
-                       elapsed_ms=round((time.perf_counter() - started) * 1000, 1))
-
     try:
         image = read_image_file(task.path)
     except InspectorError as error:
-        return done("error", error.message)
+        return _Prepared(started, outcome=_done(task, started, "error", error.message))
     mismatch = quality.size_mismatch(image, camera)
     if mismatch:
-        return done("error", mismatch + RETRY_MARK)
+        return _Prepared(started, outcome=_done(task, started, "error", mismatch + RETRY_MARK))
     verdict = quality.assess(image, camera, setup.quality, state.reference(task.camera_id))
     if not verdict.ok:
         picture = None
         if state.pictures != "none":
             picture = _failure_picture(image, camera, verdict.reason, folder / f"{task.stem}.{verdict.status}.jpg")
-        return done(verdict.status, verdict.reason, annotated_path=picture, metrics=verdict.metrics)
+        return _Prepared(started, outcome=_done(task, started, verdict.status, verdict.reason, annotated_path=picture,
+                                                metrics=verdict.metrics))
+    detected = None
+    if setup.detections is None:
+        try:
+            detected = _Detected(state.detectors[setup.model], image)
+        except InspectorError as error:
+            message = str(error) if error.source and error.source != task.path else error.message
+            return _Prepared(started, outcome=_done(task, started, "error", message + RETRY_MARK, metrics=verdict.metrics))
+    return _Prepared(started, image=image, verdict=verdict, detected=detected)
+
+
+def _finish(task: Task, prepared: _Prepared) -> Outcome:
+    """Inspect a prepared snapshot (placement, rules, report) and write its files."""
+    from inspector.detections_io import load_detections
+    from inspector.drawing import annotate
+    from inspector.outputs import margin_lines, rule_terms, write_outputs
+    from inspector.pipeline import inspect
+    from inspector.records import Frame
+
+    if prepared.outcome is not None:
+        return prepared.outcome
+    state = _STATE
+    started, image, verdict = prepared.started, prepared.image, prepared.verdict
+    camera = state.cameras[task.camera_id]
+    setup = state.site.cameras[task.camera_id]
+    folder = state.out_dir / "snapshots" / task.camera_id
+
+    def done(status: str, message: str, **fields) -> Outcome:
+        return _done(task, started, status, message, **fields)
 
     frame = Frame(image=image, source=task.path, camera_id=task.camera_id, captured_at=task.captured_at)
     standard = state.standards[task.camera_id]
@@ -255,8 +345,11 @@ def _process(task: Task) -> Outcome:
             report = inspect(frame, camera, standard, detections=load_detections(source), detections_source=str(source),
                              outline_finder=state.outline_memory(task.camera_id))
         else:
-            report = inspect(frame, camera, standard, detector=state.detectors[setup.model],
-                             outline_finder=state.outline_memory(task.camera_id))
+            detected = prepared.detected
+            report = inspect(frame, camera, standard, detector=detected, outline_finder=state.outline_memory(task.camera_id))
+            timings = {**report.timings_ms, "detect": detected.detect_ms}  # the time it took, ahead
+            timings["total"] = round(sum(v for k, v in timings.items() if k != "total"), 2)
+            report = report.model_copy(update={"timings_ms": timings})
     except InspectorError as error:
         message = str(error) if error.source and error.source != task.path else error.message
         return done("error", message + RETRY_MARK, metrics=verdict.metrics)
@@ -267,9 +360,9 @@ def _process(task: Task) -> Outcome:
         paths = {"report": folder / f"{task.stem}.report.json"}
         _atomic_write(paths["report"], report.to_json().encode("utf-8"))
         failed = frozenset(v.rule for v in report.violations)
-        started = bool(failed - state.last_violations.get(task.camera_id, frozenset()))
+        newly_failing = bool(failed - state.last_violations.get(task.camera_id, frozenset()))
         state.last_violations[task.camera_id] = failed
-        if not report.compliant and (state.pictures == "violations" or (state.pictures == "changes" and started)):
+        if not report.compliant and (state.pictures == "violations" or (state.pictures == "changes" and newly_failing)):
             # the annotated photo is the evidence the morning report shows; the desk map costs several
             # times the detector (a per-pixel remap), so it is drawn only with --pictures all
             paths["annotated"] = folder / f"{task.stem}.annotated.jpg"

@@ -183,3 +183,32 @@ def test_rows_committed_together_replace_old_ones_and_never_duplicate_a_key(tmp_
     with Session(history.engine) as session:
         scores = dict(session.execute(select(InspectionRow.key, InspectionRow.score)).all())
     assert scores == {"a": 1.0, "b": 0.5, "c": 0.7}
+
+
+def test_process_many_gives_each_snapshot_what_process_gives_it(night_site, tmp_path):
+    # the worker reads and checks the next snapshot ahead, in a thread: the outcomes must not change
+    from dataclasses import replace
+
+    from inspector.batch import worker
+    from inspector.batch.discover import discover
+    from inspector.batch.site import load_site
+
+    site = load_site(night_site.site_file)
+    snaps = sorted(discover(site).snapshots, key=lambda s: str(s.path))[:6]
+    tasks = [worker.Task(s.camera_id, str(s.path), s.sha256, s.key, s.captured_at, s.path.stem) for s in snaps]
+    worker.init_worker(site, str(tmp_path / "one"), "none", 1)
+    one_by_one = [worker.process(task) for task in tasks]
+    worker.init_worker(site, str(tmp_path / "many"), "none", 1)
+    together = worker.process_many(tasks)
+
+    def comparable(outcome):
+        return replace(outcome, elapsed_ms=0.0, report_json=None,
+                       message=outcome.message.replace(str(tmp_path / "many"), str(tmp_path / "one")))
+
+    assert [comparable(o) for o in together] == [comparable(o) for o in one_by_one]
+    assert {o.status for o in together} >= {"ok"}
+    reports = [(json.loads(a.report_json), json.loads(b.report_json))
+               for a, b in zip(one_by_one, together) if a.report_json]
+    for a, b in reports:
+        a.pop("inspected_at"), b.pop("inspected_at"), a.pop("timings_ms"), b.pop("timings_ms")
+        assert a == b

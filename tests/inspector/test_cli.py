@@ -126,7 +126,7 @@ def test_model_commands_reject_a_missing_folder_or_model_with_exit_2(tmp_path):
 def test_models_lists_the_bundled_model_and_shows_its_card():
     listed = _run("models")
     assert listed.exit_code == 0, listed.output
-    assert "desk-yolov8n-coco" in listed.output and "pytorch + onnx (default onnx)" in listed.output
+    assert "desk-yolov8n-coco" in listed.output and "pytorch + onnx + onnx-int8 + openvino-int8 + openvino (default onnx)" in listed.output
     assert "mAP50 real-val 0.4189, synth-heldout 0.9399" in listed.output  # figures per set, real photos first
     assert "coco-yolov8n" in listed.output
     shown = _run("models", "desk-yolov8n-coco")

@@ -189,3 +189,19 @@ def test_an_outline_tells_which_way_an_elongated_item_lies(camera, turn):
     assert fold_angle_deg(item.angle_deg - turn) == pytest.approx(0.0, abs=2.0)
     true_front = base[:, 1].min()
     assert item.footprint_cm.bounds[1] == pytest.approx(true_front, abs=0.3)
+
+
+def test_hidden_shares_count_only_boxes_in_front_and_their_overlaps_once():
+    from inspector.footprint import hidden_shares
+
+    boxes = [(0.0, 0.0, 10.0, 10.0),    # at the back
+             (5.0, 5.0, 15.0, 20.0),    # in front of the first (lower bottom): hides 5 x 5 of it
+             (0.0, 8.0, 6.0, 30.0),     # in front of both; its overlap with the second counts once
+             (50.0, 0.0, 60.0, 10.0)]   # alone, same bottom as the first: hides nothing of it
+    shares = hidden_shares(boxes)
+    # first: union of [5,10]x[5,10] (25) and [0,6]x[8,10] (12), overlapping in [5,6]x[8,10] (2): 35 of 100
+    assert shares[0] == pytest.approx(0.35, abs=1e-12)
+    # second: the third covers [5,6]x[8,20] of it: 12 of 150
+    assert shares[1] == pytest.approx(12 / 150, abs=1e-12)
+    assert shares[2] == 0.0 and shares[3] == 0.0
+    assert hidden_shares([]).shape == (0,) and list(hidden_shares([(0, 0, 1, 1)])) == [0.0]

@@ -70,7 +70,8 @@ def make_candidate(registry: Path, name: str, copy_files: bool = False, **card_c
     target = registry / name
     target.mkdir(parents=True)
     card = read_card(source / "card.yaml")
-    for file_name in [card.weights, *([card.onnx] if card.onnx else [])]:
+    backend_files = dict.fromkeys(spec.file for spec in card.backends.values())  # the INT8 file, once
+    for file_name in dict.fromkeys([card.weights, *([card.onnx] if card.onnx else []), *backend_files]):
         if copy_files:
             shutil.copyfile(source / file_name, target / file_name)
         else:

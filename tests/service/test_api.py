@@ -132,7 +132,8 @@ def test_inspect_a_photo_stores_report_and_pictures(client, settings, sample):
 
     rows, files = stored_state(settings)
     assert rows == 1
-    assert {name.rsplit("/", 1)[-1].split(".", 1)[1] for name in files} == {"annotated.jpg", "deskmap.png", "report.json", "photo.jpg"}
+    # the pictures are drawn when first asked for (below)
+    assert {name.rsplit("/", 1)[-1].split(".", 1)[1] for name in files} == {"report.json", "photo.jpg"}
     assert not any(name.endswith(".part") for name in files)
 
     again = client.get(body["links"]["self"], headers=HEADERS)
@@ -144,6 +145,9 @@ def test_inspect_a_photo_stores_report_and_pictures(client, settings, sample):
     desk_map = client.get(body["links"]["desk_map"], headers=HEADERS)
     assert desk_map.status_code == 200 and desk_map.headers["content-type"] == "image/png"
     assert _decode(desk_map.content) is not None
+    _, files = stored_state(settings)  # drawn once, then kept
+    assert {name.rsplit("/", 1)[-1].split(".", 1)[1] for name in files} == {"annotated.jpg", "deskmap.png", "report.json", "photo.jpg"}
+    assert not any(name.endswith(".part") for name in files)
 
 
 def test_the_same_photo_uploaded_twice_is_two_inspections(client, settings, sample):

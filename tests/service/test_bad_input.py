@@ -207,7 +207,10 @@ def test_path_like_file_names_are_only_labels(client, settings, sample, filename
     image = response.json()["report"]["image"]
     assert "/" not in image and "\\" not in image and "\x00" not in image and image not in ("", ".", "..")
     assert image == {"..": "upload"}.get(filename, image)
-    # everything written lies inside the data folder, named by the server
+    # everything written lies inside the data folder, named by the server (the report and the photo;
+    # the pictures when first asked for)
+    for link in ("annotated", "desk_map"):
+        assert client.get(response.json()["links"][link], headers=HEADERS).status_code == 200
     _, files = stored_state(settings)
     assert len(files) == 4 and all(name.startswith("inspections/") and ".." not in name for name in files)
     assert all(image.split(".")[0] not in name.rsplit("/", 1)[-1] for name in files if image != "desk.jpg")

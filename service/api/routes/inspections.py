@@ -22,7 +22,7 @@ from fastapi import (
 from fastapi.responses import FileResponse
 
 from service.deps import HistoryDep, SettingsDep, StateDep, require_multipart
-from service.inspecting import Upload, as_utc, display_name, inspect_upload, stored_file
+from service.inspecting import Upload, as_utc, display_name, draw_pictures, inspect_upload, stored_file
 from service.schemas import (
     CameraStatus,
     ErrorOut,
@@ -170,8 +170,10 @@ def get_inspection(history: HistoryDep, inspection_id: InspectionId) -> Inspecti
     return inspection_of(_row(history, inspection_id))
 
 
-def _picture(settings, stored: str | None, what: str, inspection_id: int) -> FileResponse:
+def _picture(settings, state, row, stored: str | None, what: str, inspection_id: int) -> FileResponse:
     path = stored_file(settings.data_dir, stored)
+    if path is None and stored and draw_pictures(state, settings, row):  # an upload's: drawn when first asked for
+        path = stored_file(settings.data_dir, stored)
     if path is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"inspection {inspection_id} has no {what} on this server")
     media = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
@@ -183,10 +185,12 @@ _PICTURE = {**_ERRORS, 200: {"content": {"image/jpeg": {}, "image/png": {}}, "de
 
 
 @router.get("/{inspection_id}/annotated", response_class=FileResponse, responses=_PICTURE, summary="Annotated photo")
-def annotated_picture(history: HistoryDep, settings: SettingsDep, inspection_id: InspectionId):
-    return _picture(settings, _row(history, inspection_id).annotated_path, "annotated photo", inspection_id)
+def annotated_picture(history: HistoryDep, settings: SettingsDep, state: StateDep, inspection_id: InspectionId):
+    row = _row(history, inspection_id)
+    return _picture(settings, state, row, row.annotated_path, "annotated photo", inspection_id)
 
 
 @router.get("/{inspection_id}/desk-map", response_class=FileResponse, responses=_PICTURE, summary="Bird's-eye desk map")
-def desk_map_picture(history: HistoryDep, settings: SettingsDep, inspection_id: InspectionId):
-    return _picture(settings, _row(history, inspection_id).desk_map_path, "desk map", inspection_id)
+def desk_map_picture(history: HistoryDep, settings: SettingsDep, state: StateDep, inspection_id: InspectionId):
+    row = _row(history, inspection_id)
+    return _picture(settings, state, row, row.desk_map_path, "desk map", inspection_id)
