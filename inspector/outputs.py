@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import contextlib
-import os
-import tempfile
 from pathlib import Path
 
 import cv2
 
 from calibration.camera import Camera
 from inspector.drawing import MarginLine, RuleTerms, annotate, desk_map
+from inspector.files import write_atomic
 from inspector.records import Frame, Report
 
 
@@ -56,25 +54,10 @@ def output_paths(out_dir: Path, stem: str) -> dict[str, Path]:
     }
 
 
-def _write_atomic(path: Path, data: bytes) -> None:
-    # a temporary name and a rename: a killed run never leaves half a file; the name is unique, so
-    # two writers of one file (two requests drawing the same pictures) never rename each other's
-    handle, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
-    try:
-        with os.fdopen(handle, "wb") as stream:
-            stream.write(data)
-        os.chmod(tmp, 0o644)  # mkstemp's files are private; the pictures are served and copied
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
-
-
 def write_report(report: Report, out_dir: Path, stem: str) -> Path:
     out_dir.mkdir(parents=True, exist_ok=True)
     path = output_paths(out_dir, stem)["report"]
-    _write_atomic(path, report.to_json().encode("utf-8"))
+    write_atomic(path, report.to_json().encode("utf-8"))
     return path
 
 
@@ -85,9 +68,9 @@ def write_pictures(frame: Frame, report: Report, camera: Camera, standard, out_d
     annotated, top_view = render_pictures(frame, report, camera, standard)
     paths = output_paths(out_dir, stem)
     ok, data = cv2.imencode(paths["annotated"].suffix, annotated, [cv2.IMWRITE_JPEG_QUALITY, 90])
-    _write_atomic(paths["annotated"], data.tobytes())
+    write_atomic(paths["annotated"], data.tobytes())
     ok, data = cv2.imencode(paths["desk_map"].suffix, top_view)
-    _write_atomic(paths["desk_map"], data.tobytes())
+    write_atomic(paths["desk_map"], data.tobytes())
     return {"annotated": paths["annotated"], "desk_map": paths["desk_map"]}
 
 

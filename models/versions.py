@@ -18,7 +18,6 @@ import getpass
 import hashlib
 import json
 import os
-import tempfile
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -27,6 +26,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from inspector.errors import ModelError
+from inspector.files import write_atomic
 from models.registry import (DEFAULT_MODEL, REGISTRY_DIR, REGISTRY_ENV, ModelCard, _verified, read_card,
                              resolve_card)
 
@@ -141,24 +141,7 @@ def write_record(record: PromotionRecord, registry: Path | None = None) -> Path:
     text = ("# the current model and the ones before it (desk-inspector models promote / rollback); "
             "written by the tool, not by hand\n")
     text += yaml.safe_dump(record.model_dump(mode="json"), sort_keys=False, allow_unicode=True)
-    _atomic_write(path, text)
-    return path
-
-
-def _atomic_write(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(handle, "w", encoding="utf-8") as stream:
-            stream.write(text)
-            stream.flush()
-            os.fsync(stream.fileno())
-        os.chmod(temporary, 0o644)  # mkstemp makes it private; the service may run as another user
-        os.replace(temporary, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(temporary)
-        raise
+    return write_atomic(path, text.encode("utf-8"), durable=True)
 
 
 def entry_card(entry: PromotionEntry, registry: Path | None = None) -> Path:

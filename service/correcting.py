@@ -18,9 +18,9 @@ from inspector.corrections import CorrectedItem, CorrectionAction, CorrectionCon
 from inspector.classes import CANONICAL_CLASSES
 from inspector.errors import InspectorError
 from inspector.frames import read_image_file
-from inspector.history import CorrectionRow, History, InspectionRow, RevisionTaken, add_correction, corrections
+from inspector.history import CorrectionRow, History, InspectionRow, RevisionTaken, add_correction, corrections, \
+    original_photo
 from inspector.records import Frame, ModelRef
-from inspector.history import original_photo
 from service.state import ServiceState
 
 

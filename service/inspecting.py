@@ -22,7 +22,8 @@ from inspector.batch.discover import upload_capture_time
 from inspector.batch.site import QualitySpec
 from inspector.errors import DetectionsError, InspectorError
 from inspector.frames import decode_image
-from inspector.history import History, InspectionRow, inspection_key, stored_file  # noqa: F401 - stored_file: used by the routes
+from inspector.files import write_atomic
+from inspector.history import History, InspectionRow, inspection_key, stored_file
 from inspector.outputs import output_paths, write_pictures, write_report
 from inspector.pipeline import check_frame_size, inspect
 from inspector.records import Frame, Report
@@ -192,14 +193,6 @@ _SIGNATURES = ((b"\xff\xd8", ".jpg"), (b"\x89PNG", ".png"), (b"BM", ".bmp"), (b"
 def photo_suffix(data: bytes) -> str:
     """The file suffix of an image by its first bytes (decoding already accepted it)."""
     return next((suffix for magic, suffix in _SIGNATURES if data.startswith(magic)), ".img")
-
-
-def write_atomic(path: Path, data: bytes) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    part = path.with_name(path.name + ".part")
-    part.write_bytes(data)
-    part.replace(path)
-    return path
 
 
 def _store_unjudged(history: History, entry: CameraEntry, image: Upload, captured_at: datetime | None,

@@ -21,6 +21,7 @@ import numpy as np
 from inspector.batch import quality
 from inspector.batch.site import Site
 from inspector.errors import InspectorError
+from inspector.files import write_atomic
 from inspector.outlines import OutlineMemory
 
 # changes: an annotated photo where a window's violation starts (a rule failing that did not fail in
@@ -167,12 +168,6 @@ def warm_up() -> int:
     return os.getpid()
 
 
-def _atomic_write(path: Path, data: bytes) -> None:
-    tmp = path.with_name(path.name + ".part")
-    tmp.write_bytes(data)
-    tmp.replace(path)
-
-
 def _failure_picture(image: np.ndarray, camera, reason: str, path: Path) -> str | None:
     """The frame that could not be judged, small, with the calibrated desk outline drawn on it:
     on a moved camera the outline visibly misses the desk."""
@@ -186,7 +181,7 @@ def _failure_picture(image: np.ndarray, camera, reason: str, path: Path) -> str 
         cv2.putText(small, text, (6, 16), cv2.FONT_HERSHEY_SIMPLEX, 0.45, (80, 200, 255), 1, cv2.LINE_AA)
         ok, data = cv2.imencode(".jpg", small, [cv2.IMWRITE_JPEG_QUALITY, 80])
         path.parent.mkdir(parents=True, exist_ok=True)
-        _atomic_write(path, data.tobytes())
+        write_atomic(path, data.tobytes())
         return str(path)
     except Exception:  # a picture is a courtesy: never let it turn a verdict into an error
         return None
@@ -358,7 +353,7 @@ def _finish(task: Task, prepared: _Prepared) -> Outcome:
         paths = write_outputs(frame, report, camera, standard, folder, task.stem)
     else:
         paths = {"report": folder / f"{task.stem}.report.json"}
-        _atomic_write(paths["report"], report.to_json().encode("utf-8"))
+        write_atomic(paths["report"], report.to_json().encode("utf-8"))
         failed = frozenset(v.rule for v in report.violations)
         newly_failing = bool(failed - state.last_violations.get(task.camera_id, frozenset()))
         state.last_violations[task.camera_id] = failed
@@ -368,7 +363,7 @@ def _finish(task: Task, prepared: _Prepared) -> Outcome:
             paths["annotated"] = folder / f"{task.stem}.annotated.jpg"
             annotated = annotate(frame.image, report, camera, margin_lines(standard, camera), rule_terms(standard))
             ok, data = cv2.imencode(".jpg", annotated, [cv2.IMWRITE_JPEG_QUALITY, 90])
-            _atomic_write(paths["annotated"], data.tobytes())
+            write_atomic(paths["annotated"], data.tobytes())
     return done(
         "ok", "",
         compliant=report.compliant, score=report.score, violation_count=len(report.violations),

@@ -19,6 +19,7 @@ from pydantic import ValidationError
 from calibration.camera import Camera, load_camera, parse_camera, save_camera
 from calibration.corners import CORNER_NAMES, read_corners  # one convention for the CLI, the page and the API
 from calibration.errors_text import describe_fit
+from inspector.files import write_atomic
 from inspector.frames import decode_image, sniff_format
 from service.api.routes.cameras import camera_out
 from service.api.routes.inspections import IMAGE_TYPES, media_type, read_part
@@ -89,12 +90,6 @@ def check_standard(state: ServiceState, camera_id: str, picked: str | None) -> s
     return picked
 
 
-def _write_atomically(path: Path, data: bytes) -> None:
-    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex}.part")
-    tmp.write_bytes(data)
-    tmp.replace(path)
-
-
 def save_entry(state: ServiceState, camera: Camera, path: Path, snapshot: tuple[str, bytes] | None = None) -> CameraEntry:
     """Write the camera file (and its reference snapshot) atomically and serve what the file says.
     Everything must have been validated before: nothing here refuses."""
@@ -102,7 +97,7 @@ def save_entry(state: ServiceState, camera: Camera, path: Path, snapshot: tuple[
     with state.write_lock:
         cameras_dir.mkdir(parents=True, exist_ok=True)
         if snapshot is not None:
-            _write_atomically(path.parent / snapshot[0], snapshot[1])
+            write_atomic(path.parent / snapshot[0], snapshot[1])
         tmp = path.with_name(f".{path.stem}.{uuid.uuid4().hex}{path.suffix}")  # hidden: never loaded as a camera
         try:
             save_camera(camera, tmp)

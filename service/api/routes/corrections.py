@@ -2,18 +2,17 @@
 
 from __future__ import annotations
 
-import hashlib
 import mimetypes
 from datetime import date, datetime, time, timedelta, timezone
 from functools import lru_cache
 from typing import Annotated
 
 import anyio
-from fastapi import APIRouter, HTTPException, Query, status
+from fastapi import APIRouter, Query, status
 from fastapi.responses import FileResponse, JSONResponse
 
 from inspector.classes import CLASS_LABELS
-from inspector.history import latest_corrections, list_corrections, original_photo
+from inspector.history import corrections as corrections_of, latest_corrections, list_corrections, original_photo
 from inspector.review import ModelHints, hints_from_card, rank
 from service.api.routes.inspections import InspectionId, _row, check_time
 from service.correcting import Conflict, PhotoGoneError, correct
@@ -33,7 +32,6 @@ from service.schemas import (
     summary_of,
     utc,
 )
-from inspector.history import corrections as corrections_of
 
 router = APIRouter(tags=["corrections"])
 
@@ -51,11 +49,6 @@ _CORRECT_ERRORS = {
     422: {"model": ErrorOut, "description": "an action that cannot apply: a box outside the image, an unknown class "
                                             "or item id"},
 }
-
-
-def key_fingerprint(key: str) -> str:
-    """Who sent it, without the key: the first 8 hex digits of its sha256."""
-    return hashlib.sha256(key.encode("utf-8", "surrogateescape")).hexdigest()[:8]
 
 
 def corrected_view(history, row) -> CorrectedInspection:

@@ -22,7 +22,8 @@ from fastapi import (
 from fastapi.responses import FileResponse
 
 from service.deps import HistoryDep, SettingsDep, StateDep, require_multipart
-from service.inspecting import Upload, as_utc, display_name, draw_pictures, inspect_upload, stored_file
+from inspector.history import stored_file
+from service.inspecting import Upload, as_utc, display_name, draw_pictures, inspect_upload
 from service.schemas import (
     CameraStatus,
     ErrorOut,
